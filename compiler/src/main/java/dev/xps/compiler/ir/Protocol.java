@@ -1,0 +1,6 @@
+package dev.xps.compiler.ir;
+
+public enum Protocol {
+    TCP,
+    UDP
+}
