@@ -1,0 +1,6 @@
+package dev.xps.runtime;
+
+public enum Protocol {
+    TCP,
+    UDP
+}
