@@ -15,7 +15,7 @@ import dev.xps.compiler.ir.IrStmt;
 import dev.xps.compiler.ir.IrTest;
 import dev.xps.compiler.ir.IrType;
 import dev.xps.compiler.ir.MapKind;
-import dev.xps.compiler.ir.MapValues;
+import dev.xps.runtime.MapLayout;
 import dev.xps.compiler.ir.PortRange;
 import dev.xps.compiler.ir.Predicate;
 import dev.xps.compiler.ir.Protocol;
@@ -287,7 +287,7 @@ final class Ir {
     }
 
     static byte[] le(long value, int width) {
-        return MapValues.encodeInt(value, width);
+        return MapLayout.encodeInt(value, width);
     }
 
     // ------------------------------------------------------------------ locals of a body

@@ -1,5 +1,7 @@
 package dev.xps.compiler.diag;
 
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -12,6 +14,8 @@ import java.util.Map;
  */
 public final class DiagnosticPrinter {
     private final Map<String, SourceFile> sources;
+    /** Each file split into lines once: splitting per diagnostic is quadratic on big files. */
+    private final Map<String, List<String>> lines = new HashMap<>();
 
     public DiagnosticPrinter(Map<String, SourceFile> sources) {
         this.sources = sources;
@@ -19,12 +23,12 @@ public final class DiagnosticPrinter {
 
     public String render(Diagnostic d) {
         StringBuilder out = new StringBuilder(d.headline()).append('\n');
-        SourceFile file = sources.get(d.location().file());
-        if (file != null && d.location().line() > 0 && !file.line(d.location().line()).isBlank()) {
-            String line = file.line(d.location().line());
+        String line = line(d.location());
+        if (!line.isBlank()) {
             // Long lines (minified garbage) are cut so one diagnostic stays one screen.
             String shown = line.length() > 200 ? line.substring(0, 200) + "..." : line;
-            out.append("    ").append(shown.replace('\t', ' ')).append('\n');
+            // Tabs and stray CRs as one space each, so the caret below stays aligned and the line stays one line.
+            out.append("    ").append(shown.replace('\t', ' ').replace('\r', ' ')).append('\n');
             int col = Math.max(1, d.location().column());
             if (col <= shown.length() + 1) {
                 int width = Math.max(1, Math.min(d.length(), shown.length() + 1 - col));
@@ -32,6 +36,16 @@ public final class DiagnosticPrinter {
             }
         }
         return out.toString();
+    }
+
+    /** The source line a location is on, or "" when the file or the line is unknown. */
+    private String line(SourceLocation at) {
+        SourceFile file = sources.get(at.file());
+        if (file == null || at.line() < 1) {
+            return "";
+        }
+        List<String> all = lines.computeIfAbsent(at.file(), f -> file.lines());
+        return at.line() <= all.size() ? all.get(at.line() - 1) : "";
     }
 
     public String renderAll(Diagnostics diagnostics) {

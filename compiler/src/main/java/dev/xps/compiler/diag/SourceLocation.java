@@ -4,8 +4,9 @@ package dev.xps.compiler.diag;
 public record SourceLocation(String file, int line, int column) {
     public static final SourceLocation NONE = new SourceLocation("<none>", 0, 0);
 
+    /** {@code file:line:col}, or just the file name for a problem with the whole file (line 0). */
     @Override
     public String toString() {
-        return file + ":" + line + ":" + column;
+        return line > 0 ? file + ":" + line + ":" + column : file;
     }
 }

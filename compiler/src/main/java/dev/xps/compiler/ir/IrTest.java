@@ -6,7 +6,7 @@ import java.util.Optional;
 
 /**
  * An in-language test: steps run in order against fresh maps. Keys and values are already
- * encoded in the map's canonical byte layout (see {@link MapValues}).
+ * encoded in the map's canonical byte layout (see {@link dev.xps.runtime.MapLayout}).
  */
 public record IrTest(String name, List<Step> steps, SourceLocation location) {
 

@@ -117,7 +117,7 @@ final class AstBuilder {
         for (String octet : octets) {
             long v = parseSmall(octet);
             if (v > 255) {
-                diagnostics.error(loc(token), text.length(), "'" + octet + "' is not an IPv4 octet (0..255)");
+                diagnostics.error(loc(token), text.length(), "'" + cut(octet) + "' is not an IPv4 octet (0..255)");
                 return new Ipv4Prefix(0, 0);
             }
             address = (address << 8) | v;
@@ -126,7 +126,7 @@ final class AstBuilder {
         if (parts.length == 2) {
             long p = parseSmall(parts[1]);
             if (p > 32) {
-                diagnostics.error(loc(token), text.length(), "prefix length /" + parts[1] + " is larger than 32");
+                diagnostics.error(loc(token), text.length(), "prefix length /" + cut(parts[1]) + " is larger than 32");
                 return new Ipv4Prefix(0, 0);
             }
             prefix = (int) p;
@@ -138,6 +138,11 @@ final class AstBuilder {
             return network;
         }
         return result;
+    }
+
+    /** User text quoted in a message, cut when a pathological token is very long. */
+    private static String cut(String text) {
+        return text.length() > 30 ? text.substring(0, 27) + "..." : text;
     }
 
     private static long parseSmall(String digits) {
@@ -339,7 +344,7 @@ final class AstBuilder {
         try {
             name = new String(Literals.string(ctx.name.getText()), java.nio.charset.StandardCharsets.UTF_8);
         } catch (Literals.LiteralException e) {
-            diagnostics.error(loc(ctx.name), e.getMessage());
+            literalError(ctx.name, e);
             name = ctx.name.getText();
         }
         List<TestStep> steps = new ArrayList<>();
@@ -387,11 +392,16 @@ final class AstBuilder {
                 out.writeBytes(token.getType() == XpsParser.HEXSTRING ? Literals.hex(token.getText())
                         : Literals.string(token.getText()));
             } catch (Literals.LiteralException e) {
-                SourceLocation at = loc(token);
-                diagnostics.error(source.at(at.line(), at.column() + 1 + e.offset), e.getMessage());
+                literalError(token, e);
             }
         }
         return out.toByteArray();
+    }
+
+    /** Reports a literal's problem at the offending characters inside the token. */
+    private void literalError(Token token, Literals.LiteralException e) {
+        SourceLocation at = loc(token);
+        diagnostics.error(source.at(at.line(), at.column() + e.offset), e.length, e.getMessage());
     }
 
     private SourceLocation loc(ParserRuleContext ctx) {

@@ -23,7 +23,10 @@ public final class SourceParser {
 
     private SourceParser() {}
 
-    /** The AST, or empty when the file has syntax errors (they are in {@code diagnostics}). */
+    /**
+     * The AST, or empty when the file has syntax errors or malformed literals (they are in
+     * {@code diagnostics}).
+     */
     public static Optional<Program> parse(SourceFile source, Diagnostics diagnostics) {
         if (source.text().length() > MAX_SOURCE_CHARS) {
             diagnostics.error(source.at(1, 1), "file is too large (" + source.text().length()
@@ -55,6 +58,12 @@ public final class SourceParser {
             return Optional.empty();
         }
         Program program = new AstBuilder(source, diagnostics).program(tree);
+        // A bad literal (number out of range, bad escape, bad address) was replaced by a neutral value
+        // (0, empty bytes): checking further would report that value's consequences, not the user's
+        // mistake, and the file must not produce IR. Same contract as for syntax errors.
+        if (diagnostics.errorCount() > before) {
+            return Optional.empty();
+        }
         return Optional.of(program);
     }
 

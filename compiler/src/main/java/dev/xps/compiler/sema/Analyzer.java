@@ -12,10 +12,10 @@ import dev.xps.compiler.ir.IrModule;
 import dev.xps.compiler.ir.IrTest;
 import dev.xps.compiler.ir.IrType;
 import dev.xps.compiler.ir.MapKind;
-import dev.xps.compiler.ir.MapValues;
 import dev.xps.compiler.ir.PortRange;
 import dev.xps.compiler.ir.Predicate;
 import dev.xps.compiler.ir.Verdict;
+import dev.xps.runtime.MapLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -79,7 +79,7 @@ public final class Analyzer {
                 default -> { }
             }
         }
-        checkConflicts(entryPoints);
+        checkConflicts(entryPoints, consensus);
         for (HandlerDecl h : handlerDecls.values()) {
             if (h.predicate().isEmpty() && !dispatched.contains(h.name().text())) {
                 diagnostics.warning(h.name().location(), "handler '" + h.name().text()
@@ -117,7 +117,7 @@ public final class Analyzer {
             diagnostics.error(m.location(), m.kind() == MapKind.LOG
                     ? "a log map has one type, its entry: log<bytes[64]>"
                     : "a " + kind + " map has a key and a value type: " + kind + "<u32, bytes[64]>");
-            return;
+            // Still declared (first type as key, last as value), so its uses are not reported as unknown.
         }
         IrType key = m.kind() == MapKind.LOG ? IrType.U64 : type(types.get(0));
         IrType value = type(types.getLast());
@@ -202,8 +202,11 @@ public final class Analyzer {
     }
 
     private PortRange ports(PortRangeAst r) {
-        if (r.low() < 1 || r.low() > 65_535 || r.high() < 1 || r.high() > 65_535) {
-            diagnostics.error(r.location(), "ports are between 1 and 65535");
+        boolean lowBad = r.low() < 1 || r.low() > 65_535;
+        if (lowBad || r.high() < 1 || r.high() > 65_535) {
+            long bad = lowBad ? r.low() : r.high();
+            diagnostics.error(r.location(), "port " + Long.toUnsignedString(bad) + " is out of range: ports are "
+                    + "between 1 and 65535");
             return PortRange.single(1);
         }
         if (r.low() > r.high()) {
@@ -213,7 +216,7 @@ public final class Analyzer {
         return new PortRange((int) r.low(), (int) r.high());
     }
 
-    private void checkConflicts(List<IrEntryPoint> entryPoints) {
+    private void checkConflicts(List<IrEntryPoint> entryPoints, List<IrConsensus> consensus) {
         for (int i = 0; i < entryPoints.size(); i++) {
             for (int j = 0; j < i; j++) {
                 IrEntryPoint a = entryPoints.get(j);
@@ -222,6 +225,19 @@ public final class Analyzer {
                     diagnostics.error(b.location(), "'" + b.name() + "' and '" + a.name() + "' (line "
                             + a.location().line() + ") both match " + b.predicate()
                             + "; one entry point per port: combine them with a dispatch");
+                }
+            }
+        }
+        // A handler may share a consensus block's port (it runs first; what it passes is ordered), but
+        // two consensus blocks on the same packets would order them twice.
+        for (int i = 0; i < consensus.size(); i++) {
+            for (int j = 0; j < i; j++) {
+                IrConsensus a = consensus.get(j);
+                IrConsensus b = consensus.get(i);
+                if (a.predicate().overlaps(b.predicate())) {
+                    diagnostics.error(b.location(), "consensus blocks '" + b.name() + "' and '" + a.name()
+                            + "' (line " + a.location().line() + ") both match " + b.predicate()
+                            + "; a request can be ordered by only one");
                 }
             }
         }
@@ -241,7 +257,8 @@ public final class Analyzer {
         if (integerSelectors && bytesSelectors) {
             diagnostics.error(d.location(), "a dispatch compares either integers or byte strings, not both");
         } else if (integerSelectors && length != 1 && length != 2 && length != 4 && length != 8) {
-            diagnostics.error(d.location(), "integer dispatch reads 1, 2, 4 or 8 bytes, not " + length);
+            diagnostics.error(d.location(), "integer dispatch reads 1, 2, 4 or 8 bytes, not "
+                    + Long.toUnsignedString(length));
         } else if (length < 1 || length > Limits.MAX_DISPATCH_BYTES) {
             diagnostics.error(d.location(), "dispatch length must be between 1 and " + Limits.MAX_DISPATCH_BYTES);
         }
@@ -251,6 +268,7 @@ public final class Analyzer {
         for (Arm arm : d.arms()) {
             if (fallback != null) {
                 diagnostics.error(arm.location(), "unreachable arm: it comes after the default arm '_'");
+                armTarget(arm);
                 continue;
             }
             Optional<IrEntryPoint.Target> target = armTarget(arm);
@@ -307,7 +325,8 @@ public final class Analyzer {
                 HandlerDecl decl = handlerDecls.get(h.handler().text());
                 if (decl == null) {
                     diagnostics.error(h.handler().location(), h.handler().text().length(), "unknown handler '"
-                            + h.handler().text() + "'");
+                            + h.handler().text() + "'" + Suggestions.didYouMean(h.handler().text(),
+                            handlerDecls.keySet()));
                     return Optional.empty();
                 }
                 if (decl.predicate().isPresent()) {
@@ -386,10 +405,11 @@ public final class Analyzer {
                 }
             }
         }
-        if (replicas < 0) {
+        // Whether a setting was given, not its value: an out-of-range 2^64-1 reads as -1 here.
+        if (!given.contains(ReplicasSetting.class)) {
             diagnostics.error(c.location(), "consensus '" + c.name().text() + "' needs 'replicas N;'");
         }
-        if (logCapacity < 0) {
+        if (!given.contains(LogSetting.class)) {
             diagnostics.error(c.location(), "consensus '" + c.name().text()
                     + "' needs 'log capacity N entry BYTES;'");
         }
@@ -436,7 +456,7 @@ public final class Analyzer {
                             + " (" + i + ")");
                     return Optional.empty();
                 }
-                return Optional.of(MapValues.encodeInt(iv.value(), i.byteWidth()));
+                return Optional.of(MapLayout.encodeInt(iv.value(), i.byteWidth()));
             }
             case IrType.Bytes b -> {
                 if (!(value instanceof BytesValue bv)) {

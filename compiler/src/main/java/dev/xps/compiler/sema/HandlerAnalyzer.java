@@ -97,7 +97,8 @@ final class HandlerAnalyzer {
         switch (s) {
             case DecodeStmt d -> {
                 List<DecodeOp> ops = decode(d);
-                out.add(new IrStmt.Decode(ops, verdict(d.onMalformed(), d.location(), "decode's else"), d.location()));
+                out.add(new IrStmt.Decode(ops, elseVerdict(d.onMalformed(), d.location(), "decode", flow),
+                        d.location()));
             }
             case LetStmt l -> {
                 IrExpr value = expr(l.value());
@@ -107,7 +108,7 @@ final class HandlerAnalyzer {
             case LookupStmt l -> {
                 Optional<IrMap> map = map(l.map());
                 IrExpr key = expr(l.key());
-                Verdict onMiss = verdict(l.onMiss(), l.location(), "lookup's else");
+                Verdict onMiss = elseVerdict(l.onMiss(), l.location(), "lookup", flow);
                 if (map.isPresent()) {
                     IrMap m = map.get();
                     checkKey(m, key, l.key().location());
@@ -120,7 +121,7 @@ final class HandlerAnalyzer {
             case AppendStmt a -> {
                 Optional<IrMap> map = map(a.map());
                 IrExpr value = expr(a.value());
-                Verdict onFull = verdict(a.onFull(), a.location(), "append's else");
+                Verdict onFull = elseVerdict(a.onFull(), a.location(), "append", flow);
                 IrLocal local = define(a.target(), IrType.U64);
                 map.ifPresent(m -> {
                     if (m.kind() != MapKind.LOG) {
@@ -136,7 +137,7 @@ final class HandlerAnalyzer {
                 Optional<IrMap> map = map(u.map());
                 IrExpr key = expr(u.key());
                 IrExpr value = expr(u.value());
-                Optional<Verdict> onFull = u.onFull().map(v -> verdict(v, u.location(), "update's else"));
+                Optional<Verdict> onFull = u.onFull().map(v -> elseVerdict(v, u.location(), "update", flow));
                 map.ifPresent(m -> {
                     if (notLog(m, u.map(), "update")) {
                         checkKey(m, key, u.key().location());
@@ -222,6 +223,17 @@ final class HandlerAnalyzer {
         return v;
     }
 
+    /** The verdict of a statement's 'else': like a return, 'else tx' needs a response encoded before it. */
+    private Verdict elseVerdict(Verdict v, SourceLocation at, String statement, Flow flow) {
+        verdict(v, at, statement + "'s else");
+        if (v == Verdict.TX && !decl.write() && !flow.encoded()) {
+            diagnostics.error(at, "'else tx' with nothing to send: " + (statement.equals("decode")
+                    ? "a response can only be encoded after decode; use 'else pass', 'else drop' or 'else reset'"
+                    : "no encode runs on every path to this " + statement));
+        }
+        return v;
+    }
+
     // ------------------------------------------------------------------ decode
 
     private List<DecodeOp> decode(DecodeStmt d) {
@@ -273,6 +285,9 @@ final class HandlerAnalyzer {
                     int max = bound(f.max(), at, "frame's max", 1);
                     if (frameMax >= 0) {
                         diagnostics.error(at, "a decode block can have only one frame");
+                    } else if (op != d.ops().getLast()) {
+                        diagnostics.error(at, "frame must be the last step of a decode block: it fixes the "
+                                + "message's length, so every read must come before it");
                     }
                     frameMax = max;
                     ops.add(new DecodeOp.Frame(length, max, at));
@@ -403,7 +418,8 @@ final class HandlerAnalyzer {
     private Optional<IrMap> map(Name name) {
         IrMap m = maps.get(name.text());
         if (m == null) {
-            diagnostics.error(name.location(), name.text().length(), "unknown map '" + name.text() + "'");
+            diagnostics.error(name.location(), name.text().length(), "unknown map '" + name.text() + "'"
+                    + Suggestions.didYouMean(name.text(), maps.keySet()));
             return Optional.empty();
         }
         usedMaps.add(m.name());
@@ -466,6 +482,8 @@ final class HandlerAnalyzer {
         if (earlier.isPresent()) {
             diagnostics.error(name.location(), name.text().length(), "'" + name.text()
                     + "' is already defined at line " + earlier.get().line() + " (values are assigned once)");
+            // Visible from here on anyway, so its uses are not reported again as out of scope.
+            scope.define(local, earlier.get());
             return local;
         }
         if (maps.containsKey(name.text())) {
@@ -496,7 +514,10 @@ final class HandlerAnalyzer {
                     diagnostics.error(n.location(), text.length(), "'" + text
                             + "' is a map; read it with 'x = lookup " + text + "[key] else pass;'");
                 } else {
-                    diagnostics.error(n.location(), text.length(), "unknown name '" + text + "'");
+                    Optional<SourceLocation> later = laterDefinition(decl.body(), text);
+                    diagnostics.error(n.location(), text.length(), later.isPresent()
+                            ? "'" + text + "' is used before it is defined (at line " + later.get().line() + ")"
+                            : "unknown name '" + text + "'" + Suggestions.didYouMean(text, scope.visibleNames()));
                 }
                 yield new IrExpr.LocalRef(new IrLocal(text, UNKNOWN));
             }
@@ -521,7 +542,9 @@ final class HandlerAnalyzer {
         IrExpr left = expr(b.left());
         IrExpr right = expr(b.right());
         if (!known(left) || !known(right)) {
-            return new IrExpr.Binary(op, left, right);
+            // An operand already has an error: the result is unknown too. (A Binary is only built from
+            // known operands, so known() needs no walk of the tree: a long 'a + b + ...' stays linear.)
+            return new IrExpr.LocalRef(new IrLocal("<error>", UNKNOWN));
         }
         if (op.isLogical()) {
             expectType(left, IrType.BOOL, b.left().location(), "'" + op.symbol() + "'");
@@ -583,15 +606,41 @@ final class HandlerAnalyzer {
         };
         if (!ok) {
             String want = expected instanceof IrType.Int ? "an integer" : expected instanceof IrType.Bool
-                    ? "a condition" : "bytes";
-            diagnostics.error(at, where + " needs " + want + ", not " + describe(e.type()));
+                    ? "true or false" : "bytes";
+            String hint = expected instanceof IrType.Bool && e.type() instanceof IrType.Int
+                    ? "; compare it, e.g. '!= 0'" : "";
+            diagnostics.error(at, where + " needs " + want + ", not " + describe(e.type()) + hint);
         }
+    }
+
+    /** Where {@code name} is defined in {@code body} (searched when a use comes before it). */
+    private static Optional<SourceLocation> laterDefinition(List<Stmt> body, String name) {
+        for (Stmt s : body) {
+            Optional<SourceLocation> found = switch (s) {
+                case LetStmt l -> defines(l.target(), name);
+                case LookupStmt l -> defines(l.target(), name);
+                case AppendStmt a -> defines(a.target(), name);
+                case DecodeStmt d -> d.ops().stream().flatMap(op -> op instanceof FieldOp f
+                        ? defines(f.target(), name).stream() : java.util.stream.Stream.empty()).findFirst();
+                case IfStmt i -> laterDefinition(i.then(), name)
+                        .or(() -> i.otherwise().flatMap(o -> laterDefinition(o, name)));
+                default -> Optional.empty();
+            };
+            if (found.isPresent()) {
+                return found;
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static Optional<SourceLocation> defines(Name target, String name) {
+        return target.text().equals(name) ? Optional.of(target.location()) : Optional.empty();
     }
 
     private static boolean known(IrExpr e) {
         return switch (e) {
             case IrExpr.LocalRef r -> r.local().type() != UNKNOWN;
-            case IrExpr.Binary b -> known(b.left()) && known(b.right());
+            case IrExpr.Binary b -> true;
             default -> true;
         };
     }

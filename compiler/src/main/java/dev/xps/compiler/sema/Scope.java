@@ -51,6 +51,13 @@ final class Scope {
         return Optional.empty();
     }
 
+    /** The names visible here (for "did you mean"). */
+    java.util.Set<String> visibleNames() {
+        java.util.Set<String> out = new java.util.HashSet<>();
+        blocks.forEach(b -> out.addAll(b.keySet()));
+        return out;
+    }
+
     boolean definedOutOfScope(String name) {
         return all.containsKey(name) && resolve(name).isEmpty();
     }

@@ -95,8 +95,16 @@ final class TestAnalyzer {
                         steps.add(new IrTest.ExpectEntry(m, key.get(), value.get(), e.location()));
                     }
                 });
-                case ExpectMissingStep e -> map(e.map()).ifPresent(m -> key(m, e.key(), e.location())
-                        .ifPresent(k -> steps.add(new IrTest.ExpectMissing(m, k, e.location()))));
+                case ExpectMissingStep e -> map(e.map()).ifPresent(m -> key(m, e.key(), e.location()).ifPresent(k -> {
+                    // Every slot of an array exists (it starts zero): such an expectation could never hold.
+                    if (m.kind() == MapKind.ARRAY) {
+                        diagnostics.error(e.location(), "every slot of array '" + m.name() + "' exists (slots start"
+                                + " zero), so it is never missing; check its value: 'expect " + m.name()
+                                + "[...] == ...;'");
+                        return;
+                    }
+                    steps.add(new IrTest.ExpectMissing(m, k, e.location()));
+                }));
             }
         }
         if (!sends) {
@@ -121,7 +129,8 @@ final class TestAnalyzer {
     private Optional<IrMap> map(Name name) {
         IrMap m = maps.get(name.text());
         if (m == null) {
-            diagnostics.error(name.location(), name.text().length(), "unknown map '" + name.text() + "'");
+            diagnostics.error(name.location(), name.text().length(), "unknown map '" + name.text() + "'"
+                    + Suggestions.didYouMean(name.text(), maps.keySet()));
         }
         return Optional.ofNullable(m);
     }
@@ -148,7 +157,8 @@ final class TestAnalyzer {
             diagnostics.error(name.location(), name.text().length(), "handler '" + name.text()
                     + "' has no predicate; send to the dispatch that reaches it");
         } else {
-            diagnostics.error(name.location(), name.text().length(), "unknown entry point '" + name.text() + "'");
+            diagnostics.error(name.location(), name.text().length(), "unknown entry point '" + name.text() + "'"
+                    + Suggestions.didYouMean(name.text(), entryPoints.stream().map(IrEntryPoint::name).toList()));
         }
         return Optional.empty();
     }
