@@ -43,18 +43,15 @@ final class Inputs {
         byte[] bytes;
         try {
             if (Files.isDirectory(file)) {
-                err.println(name + ": error: is a directory, not an .xps file");
-                diagnostics.error(new SourceFile(name, "").at(0, 0), "is a directory");
+                diagnostics.error(new SourceFile(name, "").at(0, 0), "is a directory, not an .xps file");
                 return Optional.empty();
             }
             bytes = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
-            err.println(name + ": error: no such file");
             diagnostics.error(new SourceFile(name, "").at(0, 0), "no such file");
             return Optional.empty();
         } catch (IOException | OutOfMemoryError e) {
-            err.println(name + ": error: cannot read: " + e.getMessage());
-            diagnostics.error(new SourceFile(name, "").at(0, 0), "cannot read");
+            diagnostics.error(new SourceFile(name, "").at(0, 0), "cannot read: " + e.getMessage());
             return Optional.empty();
         }
         String text;

@@ -57,7 +57,13 @@ public final class Xpsc implements Runnable {
         cli.setErr(err);
         cli.setExitCodeExceptionMapper(e -> EXIT_ERRORS);
         cli.setParameterExceptionHandler((e, a) -> {
-            err.println("xpsc: " + e.getMessage());
+            String message = e.getMessage();
+            if (e instanceof CommandLine.UnmatchedArgumentException u && e.getCommandLine() == cli
+                    && !u.getUnmatched().isEmpty() && !u.getUnmatched().getFirst().startsWith("-")) {
+                message = "unknown command '" + u.getUnmatched().getFirst()
+                        + "' (commands: check, compile, test, targets, help)";
+            }
+            err.println("xpsc: " + message);
             err.println("Try 'xpsc --help' for more information.");
             return EXIT_USAGE;
         });
