@@ -47,12 +47,16 @@ final class CompileCommand implements Callable<Integer> {
         Diagnostics diagnostics = inputs.diagnostics();
         int written = 0;
         boolean writeFailed = false;
+        boolean skipAll = TargetSelection.includesAll(targets);
         for (Path file : files) {
             Optional<IrModule> module = inputs.compile(file);
             if (module.isEmpty()) {
                 continue;
             }
             for (Backend backend : backends) {
+                if (skipAll && !fits(module.get(), backend, err)) {
+                    continue;
+                }
                 List<GeneratedFile> generated = generate(module.get(), backend, diagnostics);
                 for (GeneratedFile g : generated) {
                     Path target = output.resolve(g.relativePath()).normalize();
@@ -68,6 +72,21 @@ final class CompileCommand implements Callable<Integer> {
         boolean errors = inputs.flush();
         err.println(written + " file" + (written == 1 ? "" : "s") + " written to " + output);
         return errors || writeFailed ? Xpsc.EXIT_ERRORS : Xpsc.EXIT_OK;
+    }
+
+    /**
+     * With '--target all', a target that cannot express a file is skipped with a note naming the
+     * first reason, instead of failing the run: "all" means every target the file fits.
+     */
+    static boolean fits(IrModule module, Backend backend, PrintWriter err) {
+        Diagnostics scratch = new Diagnostics();
+        if (CapabilityChecker.check(module, backend, scratch)) {
+            return true;
+        }
+        scratch.sorted().stream().filter(d -> d.severity() == dev.xps.compiler.diag.Severity.ERROR).findFirst()
+                .ifPresent(d -> err.println(d.location() + ": note: not compiled for target '" + backend.name()
+                        + "': " + d.message()));
+        return false;
     }
 
     /** The files for one module on one target, or none when the target refuses it. */

@@ -13,6 +13,11 @@ import picocli.CommandLine;
 final class TargetSelection {
     private TargetSelection() {}
 
+    /** Whether any of {@code names} is "all": then targets that refuse a file are skipped, not errors. */
+    static boolean includesAll(List<String> names) {
+        return names.stream().flatMap(n -> java.util.Arrays.stream(n.split(","))).anyMatch("all"::equals);
+    }
+
     static List<Backend> resolve(CommandLine cli, List<String> names, boolean forTests) {
         List<Backend> all = Backends.all();
         Set<Backend> chosen = new LinkedHashSet<>();

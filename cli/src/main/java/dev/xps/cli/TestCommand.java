@@ -40,6 +40,7 @@ final class TestCommand implements Callable<Integer> {
         int passed = 0;
         int failed = 0;
         int skipped = 0;
+        boolean skipAll = TargetSelection.includesAll(targets);
         for (Path file : files) {
             Optional<IrModule> module = inputs.compile(file);
             if (module.isEmpty()) {
@@ -53,6 +54,14 @@ final class TestCommand implements Callable<Integer> {
                     for (var test : module.get().tests()) {
                         out.println("SKIP " + test.location() + " \"" + test.name() + "\" [" + backend.name() + "]: "
                                 + unavailable.get());
+                        skipped++;
+                    }
+                    continue;
+                }
+                if (skipAll && !CompileCommand.fits(module.get(), backend, err)) {
+                    for (var test : module.get().tests()) {
+                        out.println("SKIP " + test.location() + " \"" + test.name() + "\" [" + backend.name()
+                                + "]: the target cannot express this file");
                         skipped++;
                     }
                     continue;

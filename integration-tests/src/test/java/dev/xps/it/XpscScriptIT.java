@@ -1,9 +1,8 @@
-package dev.xps.cli;
+package dev.xps.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -17,18 +16,16 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The real {@code bin/xpsc} launcher, run as a subprocess from another working directory. It runs
- * the already-built {@code cli/target/xpsc.jar} ({@code XPSC_NO_BUILD=1}: a test must not start a
- * Maven build); the jar is made in the package phase, after this test, so on a fresh checkout the
- * test is skipped until the first {@code ./mvnw -pl cli -am install -DskipTests}.
+ * the {@code cli/target/xpsc.jar} the reactor has just packaged ({@code XPSC_NO_BUILD=1}: a test
+ * must not start a nested Maven build), which is why this is an integration test.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class XpscScriptTest {
+class XpscScriptIT {
     @TempDir
     Path workDir;
 
     static Path repositoryRoot() {
-        Path module = Path.of(System.getProperty("basedir", Path.of("").toAbsolutePath().toString()));
-        return Files.exists(module.resolve("bin/xpsc")) ? module : module.toAbsolutePath().getParent();
+        return Path.of(System.getProperty("xps.root.dir", "..")).toAbsolutePath().normalize();
     }
 
     record Result(int code, String out, String err) {}
@@ -36,8 +33,8 @@ class XpscScriptTest {
     Result run(String... args) throws IOException, InterruptedException {
         Path root = repositoryRoot();
         Path script = root.resolve("bin/xpsc");
-        assumeTrue(Files.isExecutable(script), "no executable " + script);
-        assumeTrue(Files.exists(root.resolve("cli/target/xpsc.jar")), "cli/target/xpsc.jar is not built yet");
+        assertTrue(Files.isExecutable(script), "no executable " + script);
+        assertTrue(Files.exists(root.resolve("cli/target/xpsc.jar")), "the reactor did not package cli/target/xpsc.jar");
         String[] command = new String[args.length + 1];
         command[0] = script.toString();
         System.arraycopy(args, 0, command, 1, args.length);
