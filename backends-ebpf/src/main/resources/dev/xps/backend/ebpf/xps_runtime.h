@@ -1,0 +1,984 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * xps_runtime.h: what every program xpsc generates for the ebpf target shares.
+ * Emitted by xpsc next to each <name>.bpf.c; do not edit (it is rewritten on every compile).
+ *
+ * The semantics implemented here are those of docs/language.md (messages, segments, decode
+ * failures, verdicts); handler-runtime's Message and SegmentProcessor are the reference.
+ *
+ * The generated file defines, before including this header:
+ *   XPS_WINDOW    power of two >= the most bytes any handler reads from one message
+ *   XPS_RESPONSE  power of two: the response buffer (all tx responses of one segment)
+ *   XPS_ENTRIES   the number of entry points (rows of the counters map)
+ *   XPS_MAX_BYTES the largest bytes value capacity of the module (a multiple of 8)
+ *
+ * Memory: a program has 512 bytes of stack, so a message is read into a per-CPU window
+ * (xps_window, twice XPS_WINDOW bytes) and responses are built in a per-CPU buffer (xps_scratch).
+ * Every fixed-size read from the window masks its offset with XPS_WINDOW - 1, so the verifier can
+ * see it is in bounds; the mask never changes an offset the decode rules allow. Bytes values of
+ * any length are copied with the dynptr helpers, which check bounds at run time: a loop whose trip
+ * count depends on the data would make the verifier walk every count separately.
+ *
+ * The per-CPU maps have XPS_NEST slots, one per nesting level: an sk_skb program running in
+ * process context (socket backlog) can be interrupted by a softirq running another program of the
+ * same object on the same CPU.
+ *
+ * Verdict codes travel from a handler program (reached by tail call) to its entry program through
+ * xps_scratch: a tail call made from a BPF function returns to that function's caller.
+ */
+#ifndef XPS_RUNTIME_H
+#define XPS_RUNTIME_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#if !defined(XPS_WINDOW) || !defined(XPS_RESPONSE) || !defined(XPS_ENTRIES) || !defined(XPS_MAX_BYTES)
+#error "define XPS_WINDOW, XPS_RESPONSE, XPS_ENTRIES and XPS_MAX_BYTES before including xps_runtime.h"
+#endif
+
+#define XPS_WMASK (XPS_WINDOW - 1)
+#define XPS_RMASK (XPS_RESPONSE - 1)
+#define XPS_NEST 2
+#define XPS_MAX_MESSAGES 32
+#define XPS_NO_FRAME 0xffffffffu
+#define XPS_NOT_FOUND 0xffffffffu
+#define XPS_MAX_DELIMITER 16
+
+/* A message's verdict, as handler programs return it and the counters count it. */
+enum xps_verdict {
+	XPS_TX = 1,
+	XPS_DROP = 2,
+	XPS_PASS = 3,
+	XPS_RESET = 4,
+	XPS_INCOMPLETE = 5,	/* the message has not all arrived: the segment passes */
+	XPS_NO_HANDLER = 6,	/* empty handler slot or no scratch memory: the segment passes */
+};
+
+/* How a decode step fails (0: it did not). */
+enum xps_decode_error {
+	XPS_E_INCOMPLETE = 1,
+	XPS_E_MALFORMED = 2,
+};
+
+/* ------------------------------------------------------------------ shared maps */
+
+/* One segment being handled: where it is, the message being run, and the responses so far. */
+struct xps_scratch {
+	__u32 seg_off;		/* where the segment starts in the packet (0 for sk_skb) */
+	__u32 seg_len;		/* its length */
+	__u32 msg_start;	/* the current message's first byte, from the segment start */
+	__u32 msg_len;		/* set by the handler: bytes the message consumes */
+	__u32 verdict;		/* set by the handler: enum xps_verdict */
+	__u32 malformed;	/* set by the handler: the decode block failed as malformed */
+	__u32 resp_len;		/* response bytes in resp */
+	__u32 overflow;		/* a response did not fit in resp: the segment passes */
+	__u8 resp[XPS_RESPONSE + 8];
+};
+
+/* The first bytes of the current message (as many as its handler can read). */
+struct xps_window {
+	__u8 b[2 * XPS_WINDOW];
+};
+
+/* Per entry point, like handler-runtime's EntryCounters, plus what the kernel target adds. */
+struct xps_counters {
+	__u64 tx;		/* messages by verdict */
+	__u64 drop;
+	__u64 pass;
+	__u64 reset;
+	__u64 malformed;	/* messages whose decode block failed as malformed */
+	__u64 incomplete;	/* segments that ended in an incomplete message */
+	__u64 fallback;		/* segments passed because of a target limit (response buffer, no room
+				 * to build a reply, empty handler slot, nesting) */
+	__u64 unsynced;		/* TCP segments passed because the connection was out of step */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} xps_nest SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XPS_NEST);
+	__type(key, __u32);
+	__type(value, struct xps_scratch);
+} xps_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XPS_NEST);
+	__type(key, __u32);
+	__type(value, struct xps_window);
+} xps_window SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XPS_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct xps_counters);
+} xps_counters SEC(".maps");
+
+/* Zeroes to pad bytes values with (.bss: never written). */
+static __u8 xps_zeros[XPS_MAX_BYTES];
+
+/* ------------------------------------------------------------------ nesting and scratch */
+
+/* Claims this CPU's next scratch slot; NULL when all are in use. Pair with xps_leave(). */
+static __always_inline struct xps_scratch *xps_enter(void)
+{
+	__u32 zero = 0;
+	__u32 *nest = bpf_map_lookup_elem(&xps_nest, &zero);
+	__u32 level;
+
+	if (!nest)
+		return NULL;
+	level = *nest;
+	if (level >= XPS_NEST)
+		return NULL;
+	*nest = level + 1;
+	return bpf_map_lookup_elem(&xps_scratch, &level);
+}
+
+static __always_inline void xps_leave(void)
+{
+	__u32 zero = 0;
+	__u32 *nest = bpf_map_lookup_elem(&xps_nest, &zero);
+
+	if (nest && *nest > 0)
+		*nest -= 1;
+}
+
+/* The slot of the running entry program, for the handler programs it tail-calls. */
+static __always_inline __u32 xps_level(void)
+{
+	__u32 zero = 0;
+	__u32 *nest = bpf_map_lookup_elem(&xps_nest, &zero);
+
+	return nest && *nest > 0 ? *nest - 1 : XPS_NEST;
+}
+
+static __always_inline struct xps_scratch *xps_scratch_at(__u32 level)
+{
+	return bpf_map_lookup_elem(&xps_scratch, &level);
+}
+
+static __always_inline struct xps_window *xps_window_at(__u32 level)
+{
+	return bpf_map_lookup_elem(&xps_window, &level);
+}
+
+static __always_inline struct xps_counters *xps_counters_of(__u32 entry)
+{
+	return bpf_map_lookup_elem(&xps_counters, &entry);
+}
+
+static __always_inline void xps_count_message(__u32 entry, __u32 verdict, __u32 malformed)
+{
+	struct xps_counters *c = xps_counters_of(entry);
+
+	if (!c)
+		return;
+	if (verdict == XPS_TX)
+		c->tx++;
+	else if (verdict == XPS_DROP)
+		c->drop++;
+	else if (verdict == XPS_PASS)
+		c->pass++;
+	else if (verdict == XPS_RESET)
+		c->reset++;
+	if (malformed)
+		c->malformed++;
+}
+
+static __always_inline void xps_count_incomplete(__u32 entry)
+{
+	struct xps_counters *c = xps_counters_of(entry);
+
+	if (c)
+		c->incomplete++;
+}
+
+static __always_inline void xps_count_fallback(__u32 entry)
+{
+	struct xps_counters *c = xps_counters_of(entry);
+
+	if (c)
+		c->fallback++;
+}
+
+static __always_inline void xps_count_unsynced(__u32 entry)
+{
+	struct xps_counters *c = xps_counters_of(entry);
+
+	if (c)
+		c->unsynced++;
+}
+
+/* ------------------------------------------------------------------ one message */
+
+/* The decode state of one message (handler-runtime's Message). Offsets are from its first byte. */
+struct xps_msg {
+	__u32 size;		/* bytes from the message start to the end of the segment */
+	__u32 cursor;		/* where the next sequential step reads */
+	__u32 furthest;		/* the end of the furthest byte any step took */
+	__u32 frame;		/* the length a frame step fixed, or XPS_NO_FRAME */
+	__u32 length;		/* bytes the message consumes: the rest of the segment until decoded */
+};
+
+static __always_inline void xps_msg_init(struct xps_msg *m, const struct xps_scratch *s)
+{
+	m->size = s->seg_len - s->msg_start;
+	m->cursor = 0;
+	m->furthest = 0;
+	m->frame = XPS_NO_FRAME;
+	m->length = m->size;
+}
+
+/* How many bytes of the message to copy into the window: all a handler that reads at most
+ * 'reads' bytes can look at. */
+static __always_inline __u32 xps_fill_len(const struct xps_msg *m, __u32 reads)
+{
+	return m->size < reads ? m->size : reads;
+}
+
+static __always_inline __u8 xps_byte(const struct xps_window *w, __u32 off)
+{
+	return w->b[off & XPS_WMASK];
+}
+
+static __always_inline __u8 xps_lower(__u8 c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+static __always_inline void xps_advance(struct xps_msg *m, __u32 n)
+{
+	m->cursor += n;
+	if (m->cursor > m->furthest)
+		m->furthest = m->cursor;
+}
+
+static __always_inline int xps_need(const struct xps_msg *m, __u64 n)
+{
+	return n > (__u64)(m->size - m->cursor) ? XPS_E_INCOMPLETE : 0;
+}
+
+/* A read of n bytes at a fixed offset: it does not move the cursor but extends the message. */
+static __always_inline int xps_reach(struct xps_msg *m, __u32 off, __u32 n)
+{
+	if ((__u64)off + n > m->size)
+		return XPS_E_INCOMPLETE;
+	if (off + n > m->furthest)
+		m->furthest = off + n;
+	return 0;
+}
+
+static __always_inline __u64 xps_read_uint(const struct xps_window *w, __u32 off, __u32 width, int big_endian)
+{
+	__u64 v = 0;
+
+	if (big_endian) {
+		for (__u32 i = 0; i < 8; i++)
+			if (i < width)
+				v = (v << 8) | xps_byte(w, off + i);
+	} else {
+		for (__u32 i = 8; i > 0; i--)
+			if (i <= width)
+				v = (v << 8) | xps_byte(w, off + i - 1);
+	}
+	return v;
+}
+
+/* ------------------------------------------------------------------ decode steps
+ * Each returns 0, XPS_E_INCOMPLETE or XPS_E_MALFORMED, like handler-runtime's Message. */
+
+/* expect / expect_ci: the literal at the cursor. A mismatch in the bytes received is malformed;
+ * a matching prefix that is all there is, incomplete. len is a constant. */
+static __always_inline int xps_expect(const struct xps_window *w, struct xps_msg *m,
+				      const char *lit, __u32 len, int fold_case)
+{
+	__u32 avail = m->size - m->cursor;
+
+	for (__u32 i = 0; i < len; i++) {
+		__u8 a, b;
+
+		if (i >= avail)
+			return XPS_E_INCOMPLETE;
+		a = xps_byte(w, m->cursor + i);
+		b = lit[i];
+		if (a != b && !(fold_case && xps_lower(a) == xps_lower(b)))
+			return XPS_E_MALFORMED;
+	}
+	xps_advance(m, len);
+	return 0;
+}
+
+/* skip n / skip(expr) max n. */
+static __always_inline int xps_skip(struct xps_msg *m, __u64 n, __u32 max)
+{
+	if (n > max)
+		return XPS_E_MALFORMED;
+	if (xps_need(m, n))
+		return XPS_E_INCOMPLETE;
+	xps_advance(m, n);
+	return 0;
+}
+
+/* u8 / u16be / ... at the cursor. */
+static __always_inline int xps_uint(const struct xps_window *w, struct xps_msg *m, __u32 width,
+				    int big_endian, __u64 *out)
+{
+	if (xps_need(m, width))
+		return XPS_E_INCOMPLETE;
+	*out = xps_read_uint(w, m->cursor, width, big_endian);
+	xps_advance(m, width);
+	return 0;
+}
+
+/* u8 at N / u16be at N / ...: a fixed offset from the message start. */
+static __always_inline int xps_uint_at(const struct xps_window *w, struct xps_msg *m, __u32 off,
+				       __u32 width, int big_endian, __u64 *out)
+{
+	if (xps_reach(m, off, width))
+		return XPS_E_INCOMPLETE;
+	*out = xps_read_uint(w, off, width, big_endian);
+	return 0;
+}
+
+/* decimal max N digits: 1..N ASCII digits; the byte after them is looked at, not consumed. */
+static __always_inline int xps_decimal(const struct xps_window *w, struct xps_msg *m,
+				       __u32 max_digits, __u64 *out)
+{
+	__u32 avail = m->size - m->cursor;
+	__u64 v = 0;
+
+	for (__u32 i = 0; i <= max_digits; i++) {
+		__u8 c;
+
+		if (i >= avail)
+			return XPS_E_INCOMPLETE;
+		c = xps_byte(w, m->cursor + i);
+		if (c < '0' || c > '9') {
+			if (i == 0)
+				return XPS_E_MALFORMED;
+			xps_advance(m, i);
+			*out = v;
+			return 0;
+		}
+		if (i == max_digits)
+			return XPS_E_MALFORMED;
+		v = v * 10 + (c - '0');
+	}
+	return XPS_E_MALFORMED;
+}
+
+/* Zeroes the first cap bytes of dst (no loop: clang would make a large one a memset). */
+static __always_inline void xps_zero(__u8 *dst, __u32 cap)
+{
+	struct bpf_dynptr to;
+
+	if (cap > sizeof(xps_zeros))
+		cap = sizeof(xps_zeros);
+	if (!bpf_dynptr_from_mem(dst, cap, 0, &to))
+		bpf_dynptr_write(&to, 0, xps_zeros, cap, 0);
+}
+
+/*
+ * Copies len bytes at src_off of src (a buffer of src_cap bytes) into dst (dst_cap bytes),
+ * zero-padded: a bytes value is zero-padded wherever it is stored, so equal keys are equal
+ * structs. No loops: a loop whose length depends on the data would make the verifier walk every
+ * length separately (and every path after it), so the copy is a bpf_dynptr_read and the padding
+ * a bpf_dynptr_write from xps_zeros.
+ */
+static __always_inline void xps_copy(__u8 *dst, __u32 dst_cap, const __u8 *src, __u32 src_cap,
+				     __u32 src_off, __u32 len)
+{
+	struct bpf_dynptr from, to;
+
+	if (dst_cap > sizeof(xps_zeros))
+		dst_cap = sizeof(xps_zeros);
+	if (len > dst_cap)
+		len = dst_cap;
+	if (bpf_dynptr_from_mem(dst, dst_cap, 0, &to))
+		return;
+	bpf_dynptr_write(&to, len, xps_zeros, dst_cap - len, 0);
+	if (bpf_dynptr_from_mem((void *)src, src_cap, 0, &from))
+		return;
+	bpf_dynptr_read(dst, len, &from, src_off, 0);
+}
+
+/* n bytes of the message, from offset off, into a bytes value of capacity cap. */
+static __always_inline void xps_copy_window(const struct xps_window *w, __u32 off, __u32 n,
+					    __u8 *dst, __u32 cap)
+{
+	xps_copy(dst, cap, w->b, sizeof(w->b), off, n);
+}
+
+/* bytes(expr) max N / bytes[N]: into a bytes value of capacity cap. */
+static __always_inline int xps_bytes(const struct xps_window *w, struct xps_msg *m, __u64 n, __u32 max,
+				     __u32 *len, __u8 *data, __u32 cap)
+{
+	if (n > max)
+		return XPS_E_MALFORMED;
+	if (xps_need(m, n))
+		return XPS_E_INCOMPLETE;
+	xps_copy_window(w, m->cursor, n, data, cap);
+	*len = n;
+	xps_advance(m, n);
+	return 0;
+}
+
+/* bytes[N] at OFF. */
+static __always_inline int xps_bytes_at(const struct xps_window *w, struct xps_msg *m, __u32 off, __u32 n,
+					__u32 *len, __u8 *data, __u32 cap)
+{
+	if (xps_reach(m, off, n))
+		return XPS_E_INCOMPLETE;
+	xps_copy_window(w, off, n, data, cap);
+	*len = n;
+	return 0;
+}
+
+/* The delimiter search of until / skip_until, one candidate position per bpf_loop step. */
+struct xps_find {
+	const struct xps_window *w;
+	__u32 from;
+	__u32 dlen;
+	__u32 found;
+	__u8 delim[XPS_MAX_DELIMITER];
+};
+
+static long xps_find_step(__u32 i, void *ctx)
+{
+	struct xps_find *f = ctx;
+	__u32 at = f->from + i;
+
+	for (__u32 j = 0; j < XPS_MAX_DELIMITER; j++) {
+		if (j >= f->dlen)
+			break;
+		if (xps_byte(f->w, at + j) != f->delim[j])
+			return 0;
+	}
+	f->found = at;
+	return 1;
+}
+
+/* Where the first delimiter at most max bytes after the cursor starts (handler-runtime's
+ * Message.find): malformed when every allowed position was received and none matched. */
+static __always_inline int xps_find(const struct xps_window *w, struct xps_msg *m, const char *delim,
+				    __u32 dlen, __u32 max, __u32 *at)
+{
+	struct xps_find f = { .w = w, .from = m->cursor, .dlen = dlen, .found = XPS_NOT_FOUND };
+	__u64 last = (__u64)m->cursor + max;
+
+	for (__u32 j = 0; j < XPS_MAX_DELIMITER; j++)
+		if (j < dlen)
+			f.delim[j] = delim[j];
+	if (m->size >= dlen) {
+		if (last > m->size - dlen)
+			last = m->size - dlen;
+		if (last >= m->cursor)
+			bpf_loop((__u32)(last - m->cursor + 1), xps_find_step, &f, 0);
+	}
+	if (f.found != XPS_NOT_FOUND) {
+		*at = f.found;
+		return 0;
+	}
+	return (__u64)(m->size - m->cursor) >= (__u64)max + dlen ? XPS_E_MALFORMED : XPS_E_INCOMPLETE;
+}
+
+/* skip_until "delim" max N. */
+static __always_inline int xps_skip_until(const struct xps_window *w, struct xps_msg *m, const char *delim,
+					  __u32 dlen, __u32 max)
+{
+	__u32 at = 0;
+	int rc = xps_find(w, m, delim, dlen, max, &at);
+
+	if (rc)
+		return rc;
+	xps_advance(m, at - m->cursor + dlen);
+	return 0;
+}
+
+/* x = until "delim" max N: the bytes before the delimiter, which is consumed too. */
+static __always_inline int xps_until(const struct xps_window *w, struct xps_msg *m, const char *delim,
+				     __u32 dlen, __u32 max, __u32 *len, __u8 *data, __u32 cap)
+{
+	__u32 at = 0;
+	int rc = xps_find(w, m, delim, dlen, max, &at);
+
+	if (rc)
+		return rc;
+	xps_copy_window(w, m->cursor, at - m->cursor, data, cap);
+	*len = at - m->cursor;
+	xps_advance(m, at - m->cursor + dlen);
+	return 0;
+}
+
+/* frame expr max N: the message is exactly len bytes. */
+static __always_inline int xps_frame(struct xps_msg *m, __u64 len, __u32 max)
+{
+	if (len > max || len < m->furthest)
+		return XPS_E_MALFORMED;
+	if (len > m->size)
+		return XPS_E_INCOMPLETE;
+	m->frame = len;
+	return 0;
+}
+
+/* The end of a decode block: the message is as long as what was read (or what frame said);
+ * an empty message would not advance the segment walk, so it is malformed. */
+static __always_inline int xps_end_decode(struct xps_msg *m)
+{
+	__u32 decoded = m->frame != XPS_NO_FRAME ? m->frame
+		      : (m->cursor > m->furthest ? m->cursor : m->furthest);
+
+	if (decoded == 0)
+		return XPS_E_MALFORMED;
+	m->length = decoded;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ handler results */
+
+static __always_inline int xps_return(struct xps_scratch *s, const struct xps_msg *m, __u32 verdict)
+{
+	s->verdict = verdict;
+	s->msg_len = m->length;
+	s->malformed = 0;
+	return verdict;
+}
+
+/* A failed decode block: incomplete ends the walk; malformed takes the else verdict, and the
+ * message extends to the end of the segment. */
+static __always_inline int xps_decode_failed(struct xps_scratch *s, const struct xps_msg *m, int rc,
+					     __u32 on_malformed)
+{
+	if (rc == XPS_E_INCOMPLETE) {
+		s->verdict = XPS_INCOMPLETE;
+		s->msg_len = 0;
+		s->malformed = 0;
+		return XPS_INCOMPLETE;
+	}
+	s->verdict = on_malformed;
+	s->msg_len = m->size;
+	s->malformed = 1;
+	return on_malformed;
+}
+
+/* ------------------------------------------------------------------ values */
+
+/* u64 shifts are defined for every count in the language (a count >= 64 gives 0), not in C. */
+static __always_inline __u64 xps_shl(__u64 a, __u64 n)
+{
+	return n >= 64 ? 0 : a << n;
+}
+
+static __always_inline __u64 xps_shr(__u64 a, __u64 n)
+{
+	return n >= 64 ? 0 : a >> n;
+}
+
+/*
+ * Bytes equality: same length and same content. Both values are copied, zero-padded, into ta and
+ * tb (cap bytes each: the smaller capacity, a multiple of 8) and compared word by word over all
+ * of cap, so no step depends on the length (see xps_copy).
+ */
+static __always_inline int xps_bytes_eq(const __u8 *a, __u32 alen, __u32 acap, const __u8 *b, __u32 blen,
+					__u32 bcap, __u8 *ta, __u8 *tb, __u32 cap)
+{
+	__u64 diff = 0;
+
+	if (alen != blen)
+		return 0;
+	xps_copy(ta, cap, a, acap, 0, alen);
+	xps_copy(tb, cap, b, bcap, 0, blen);
+	for (__u32 o = 0; o < cap; o += 8)
+		diff |= *(const __u64 *)(ta + o) ^ *(const __u64 *)(tb + o);
+	return diff == 0;
+}
+
+/* Copies a bytes value (len <= cap) into dst of capacity dst_cap >= len, zero-padded. */
+static __always_inline void xps_copy_bytes(__u8 *dst, __u32 dst_cap, const __u8 *src, __u32 len, __u32 cap)
+{
+	xps_copy(dst, dst_cap, src, cap, 0, len);
+}
+
+/* Counts a hit of key in a 'with stats' map's hit counter map. */
+static __always_inline void xps_count_hit(void *hits, const void *key)
+{
+	__u64 one = 1;
+	__u64 *n = bpf_map_lookup_elem(hits, key);
+
+	if (n) {
+		__sync_fetch_and_add(n, 1);
+		return;
+	}
+	if (bpf_map_update_elem(hits, key, &one, BPF_NOEXIST)) {
+		n = bpf_map_lookup_elem(hits, key);
+		if (n)
+			__sync_fetch_and_add(n, 1);
+	}
+}
+
+/* ------------------------------------------------------------------ responses */
+
+static __always_inline int xps_room(struct xps_scratch *s, __u32 n)
+{
+	if (s->overflow || s->resp_len > XPS_RESPONSE || n > XPS_RESPONSE - s->resp_len) {
+		s->overflow = 1;
+		return 0;
+	}
+	return 1;
+}
+
+/* A bytes value (len <= cap), with one bpf_dynptr_write. */
+static __always_inline void xps_out_bytes(struct xps_scratch *s, const __u8 *src, __u32 len, __u32 cap)
+{
+	struct bpf_dynptr out;
+
+	if (len > cap)
+		len = cap;
+	if (!xps_room(s, len))
+		return;
+	if (bpf_dynptr_from_mem(s->resp, XPS_RESPONSE, 0, &out)
+	    || bpf_dynptr_write(&out, s->resp_len, (void *)src, len, 0)) {
+		s->overflow = 1;
+		return;
+	}
+	s->resp_len += len;
+}
+
+/* A literal: len is a constant. */
+static __always_inline void xps_out_lit(struct xps_scratch *s, const char *lit, __u32 len)
+{
+	__u32 pos = s->resp_len;
+
+	if (!xps_room(s, len))
+		return;
+	for (__u32 i = 0; i < len; i++)
+		s->resp[(pos + i) & XPS_RMASK] = lit[i];
+	s->resp_len = pos + len;
+}
+
+/* decimal(v): unsigned, no padding. All 20 digits are written (from the end, into a stack
+ * buffer); the significant ones are then appended. */
+static __always_inline void xps_out_decimal(struct xps_scratch *s, __u64 v)
+{
+	__u8 buf[48] = {};	/* 20 digits, and room for the verifier to see any 20 bytes from digit 0..19 */
+	__u32 digits = 1;
+
+	for (__u32 k = 0; k < 20; k++) {
+		buf[19 - k] = '0' + v % 10;
+		if (v >= 10)
+			digits = k + 2;
+		v /= 10;
+	}
+	if (digits > 20)
+		digits = 20;
+	xps_out_bytes(s, &buf[20 - digits], digits, digits);
+}
+
+/* u8(v) / u16be(v) / u32le(v) / ...: the low width bytes in that order. */
+static __always_inline void xps_out_uint(struct xps_scratch *s, __u64 v, __u32 width, int big_endian)
+{
+	__u32 pos = s->resp_len;
+
+	if (!xps_room(s, width))
+		return;
+	for (__u32 i = 0; i < 8; i++) {
+		if (i >= width)
+			break;
+		s->resp[(pos + i) & XPS_RMASK] = (__u8)(big_endian ? v >> (8 * (width - 1 - i)) : v >> (8 * i));
+	}
+	s->resp_len = pos + width;
+}
+
+/* ------------------------------------------------------------------ TCP */
+
+/* A connection as the server sees it; the SOCKHASH key. Ports and addresses exactly as the
+ * kernel exposes them to sock_ops and sk_skb (remote port in network order in the upper half
+ * of the word, local port in host order), so both programs build the same key. */
+struct xps_tuple {
+	__u32 remote_ip4;
+	__u32 local_ip4;
+	__u32 remote_port;
+	__u32 local_port;
+};
+
+/* Per connection (xps_conns), set by the verdict program and cleared by the egress program. */
+#define XPS_CONN_DESYNC 1	/* a message was split across reads: the stream is mid-message */
+#define XPS_CONN_PENDING 2	/* the service was handed requests it has not answered yet */
+#define XPS_CONN_RESET 4	/* reset: everything else it sends is dropped */
+
+struct xps_conn {
+	__u32 flags;
+};
+
+/* A reset the agent must carry out (sk_skb cannot destroy a socket). */
+struct xps_reset_event {
+	__u32 entry;
+	struct xps_tuple tuple;
+};
+
+static __always_inline void xps_tuple_of_skb(const struct __sk_buff *skb, struct xps_tuple *t)
+{
+	t->remote_ip4 = skb->remote_ip4;
+	t->local_ip4 = skb->local_ip4;
+	t->remote_port = skb->remote_port;
+	t->local_port = skb->local_port;
+}
+
+static __always_inline void xps_tuple_of_ops(const struct bpf_sock_ops *ops, struct xps_tuple *t)
+{
+	t->remote_ip4 = ops->remote_ip4;
+	t->local_ip4 = ops->local_ip4;
+	t->remote_port = ops->remote_port;
+	t->local_port = ops->local_port;
+}
+
+static __always_inline void xps_tuple_of_msg(const struct sk_msg_md *msg, struct xps_tuple *t)
+{
+	t->remote_ip4 = msg->remote_ip4;
+	t->local_ip4 = msg->local_ip4;
+	t->remote_port = msg->remote_port;
+	t->local_port = msg->local_port;
+}
+
+/* Whether a sock_ops socket is IPv4, or IPv6 carrying an IPv4-mapped address. */
+static __always_inline int xps_ops_is_ipv4(const struct bpf_sock_ops *ops)
+{
+	if (ops->family == 2 /* AF_INET */)
+		return 1;
+	return ops->family == 10 /* AF_INET6 */ && ops->remote_ip6[0] == 0 && ops->remote_ip6[1] == 0
+	       && ops->remote_ip6[2] == bpf_htonl(0xffff);
+}
+
+static __always_inline void xps_conn_set(void *conns, const struct xps_tuple *t, __u32 flags)
+{
+	struct xps_conn *c = bpf_map_lookup_elem(conns, t);
+	struct xps_conn fresh = { .flags = flags };
+
+	if (c)
+		c->flags |= flags;
+	else
+		bpf_map_update_elem(conns, t, &fresh, BPF_ANY);
+}
+
+/* Rewrites the segment into the response (then redirected to the socket's egress).
+ * Returns 0, or -1 when the skb could not be resized (it is then unchanged). */
+static __always_inline int xps_skb_reply(struct __sk_buff *skb, struct xps_scratch *s)
+{
+	__u32 len = s->resp_len;
+
+	if (len == 0)
+		return 0;
+	if (len > XPS_RESPONSE || bpf_skb_change_tail(skb, len, 0))
+		return -1;
+	return bpf_skb_store_bytes(skb, 0, s->resp, len, 0) ? -1 : 0;
+}
+
+/* Starts a segment walk over [off, off + len) of the packet. */
+static __always_inline void xps_segment_begin(struct xps_scratch *s, __u32 off, __u32 len)
+{
+	s->seg_off = off;
+	s->seg_len = len;
+	s->msg_start = 0;
+	s->msg_len = 0;
+	s->verdict = XPS_NO_HANDLER;
+	s->malformed = 0;
+	s->resp_len = 0;
+	s->overflow = 0;
+}
+
+/* Dispatch selectors, read into a small stack buffer. */
+static __always_inline int xps_sel_is(const __u8 *sel, const char *lit, __u32 len)
+{
+	for (__u32 i = 0; i < len; i++)
+		if (sel[i] != (__u8)lit[i])
+			return 0;
+	return 1;
+}
+
+static __always_inline __u64 xps_sel_uint(const __u8 *sel, __u32 len, int big_endian)
+{
+	__u64 v = 0;
+
+	for (__u32 i = 0; i < len; i++)
+		v = (v << 8) | sel[big_endian ? i : len - 1 - i];
+	return v;
+}
+
+/* A dispatch arm that gives a verdict takes the rest of the segment as its message. */
+static __always_inline int xps_arm_verdict(struct xps_scratch *s, __u32 verdict)
+{
+	s->verdict = verdict;
+	s->msg_len = s->seg_len - s->msg_start;
+	s->malformed = 0;
+	return verdict;
+}
+
+/* ------------------------------------------------------------------ UDP (XDP) */
+
+/* What the reply to a datagram needs from the request's headers. */
+struct xps_udp_flow {
+	__u8 src_mac[ETH_ALEN];
+	__u8 dst_mac[ETH_ALEN];
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 tos;
+	__u32 payload_off;
+	__u32 payload_len;
+};
+
+/* Ethernet / IPv4 (options allowed, no fragments) / UDP. Returns 0 when the packet is one. */
+static __always_inline int xps_parse_udp4(struct xdp_md *ctx, struct xps_udp_flow *f)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip;
+	struct udphdr *udp;
+	__u32 ihl, ulen, total;
+
+	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
+		return -1;
+	ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > data_end || ip->version != 4 || ip->protocol != IPPROTO_UDP)
+		return -1;
+	if (ip->frag_off & bpf_htons(0x3fff))	/* more fragments, or a fragment offset */
+		return -1;
+	ihl = ip->ihl * 4;
+	if (ihl < sizeof(*ip))
+		return -1;
+	udp = (void *)ip + ihl;
+	if ((void *)(udp + 1) > data_end)
+		return -1;
+	ulen = bpf_ntohs(udp->len);
+	total = bpf_ntohs(ip->tot_len);
+	if (ulen < sizeof(*udp) || total < ihl + ulen
+	    || sizeof(*eth) + total > bpf_xdp_get_buff_len(ctx))
+		return -1;
+	__builtin_memcpy(f->src_mac, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(f->dst_mac, eth->h_dest, ETH_ALEN);
+	f->saddr = ip->saddr;
+	f->daddr = ip->daddr;
+	f->sport = udp->source;
+	f->dport = udp->dest;
+	f->tos = ip->tos;
+	f->payload_off = sizeof(*eth) + ihl + sizeof(*udp);
+	f->payload_len = ulen - sizeof(*udp);
+	return 0;
+}
+
+static __always_inline __u16 xps_csum_fold(__u64 sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+/* The reply's headers: Ethernet, IPv4 without options, UDP. */
+struct xps_reply_hdr {
+	struct ethhdr eth;
+	struct iphdr ip;
+	struct udphdr udp;
+} __attribute__((packed));
+
+/* The UDP checksum's pseudo-header with the UDP header (20 bytes). */
+struct xps_udp_pseudo {
+	__be32 saddr;
+	__be32 daddr;
+	__u8 zero;
+	__u8 protocol;
+	__be16 len;
+	struct udphdr udp;
+};
+
+#define XPS_REPLY_UNCHANGED (-1)	/* no room to resize: the request is intact */
+#define XPS_REPLY_BROKEN (-2)		/* resized but not rewritten (not expected to happen) */
+
+/* Turns the request in ctx into the reply: the response from s->resp, addresses and ports
+ * swapped, both checksums computed. Returns 0 or XPS_REPLY_*. */
+static __always_inline int xps_xdp_reply(struct xdp_md *ctx, const struct xps_udp_flow *f, struct xps_scratch *s)
+{
+	struct xps_reply_hdr h = {};
+	struct xps_udp_pseudo p = {};
+	struct iphdr ip;
+	__u32 len = s->resp_len;
+	__u32 want, have;
+	__s64 sum;
+
+	if (len > XPS_RESPONSE)
+		return XPS_REPLY_UNCHANGED;
+	want = sizeof(h) + len;
+	have = bpf_xdp_get_buff_len(ctx);
+	if (want > have) {
+		/* grow at the tail, or at the head when the tail has no room */
+		if (bpf_xdp_adjust_tail(ctx, want - have) && bpf_xdp_adjust_head(ctx, -(int)(want - have)))
+			return XPS_REPLY_UNCHANGED;
+	} else if (want < have) {
+		if (bpf_xdp_adjust_tail(ctx, -(int)(have - want)))
+			return XPS_REPLY_UNCHANGED;
+	}
+
+	__builtin_memcpy(h.eth.h_dest, f->src_mac, ETH_ALEN);
+	__builtin_memcpy(h.eth.h_source, f->dst_mac, ETH_ALEN);
+	h.eth.h_proto = bpf_htons(ETH_P_IP);
+	h.ip.version = 4;
+	h.ip.ihl = 5;
+	h.ip.tos = f->tos;
+	h.ip.tot_len = bpf_htons(sizeof(h.ip) + sizeof(h.udp) + len);
+	h.ip.ttl = 64;
+	h.ip.protocol = IPPROTO_UDP;
+	h.ip.saddr = f->daddr;
+	h.ip.daddr = f->saddr;
+	ip = h.ip;
+	h.ip.check = xps_csum_fold(bpf_csum_diff(NULL, 0, (__be32 *)&ip, sizeof(ip), 0));
+	h.udp.source = f->dport;
+	h.udp.dest = f->sport;
+	h.udp.len = bpf_htons(sizeof(h.udp) + len);
+
+	/* UDP checksum: pseudo-header, header, then the response in 512-byte pieces (what
+	 * bpf_csum_diff takes), the last one zero-padded to a multiple of 4 */
+	p.saddr = h.ip.saddr;
+	p.daddr = h.ip.daddr;
+	p.protocol = IPPROTO_UDP;
+	p.len = h.udp.len;
+	p.udp = h.udp;
+	sum = bpf_csum_diff(NULL, 0, (__be32 *)&p, sizeof(p), 0);
+	for (__u32 i = 0; i < 4; i++)
+		s->resp[(len + i) & XPS_RMASK] = 0;
+	for (__u32 off = 0; off < XPS_RESPONSE; off += 512) {
+		__u32 piece;
+
+		if (off >= len)
+			break;
+		piece = len - off < 512 ? (len - off + 3) & ~3u : 512;
+		if (piece > 512)
+			piece = 512;
+		sum = bpf_csum_diff(NULL, 0, (__be32 *)&s->resp[off], piece, sum);
+	}
+	h.udp.check = xps_csum_fold(sum);
+	if (h.udp.check == 0)
+		h.udp.check = 0xffff;
+
+	if (bpf_xdp_store_bytes(ctx, 0, &h, sizeof(h)))
+		return XPS_REPLY_BROKEN;
+	if (len > 0 && bpf_xdp_store_bytes(ctx, sizeof(h), s->resp, len))
+		return XPS_REPLY_BROKEN;
+	return 0;
+}
+
+#endif /* XPS_RUNTIME_H */
