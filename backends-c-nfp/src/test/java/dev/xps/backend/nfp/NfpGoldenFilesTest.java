@@ -1,0 +1,50 @@
+package dev.xps.backend.nfp;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import dev.xps.compiler.diag.Diagnostics;
+import dev.xps.compiler.ir.IrModule;
+import dev.xps.compiler.target.CapabilityChecker;
+import dev.xps.compiler.target.GeneratedFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * The generated Micro-C and P4 of every sample nfp accepts, against
+ * {@code src/test/resources/golden/<base>.c} and {@code <base>.p4}. To accept a change:
+ * {@code ./mvnw -B -o -pl backends-c-nfp test -Dxps.bless=true}, then review the diff.
+ */
+class NfpGoldenFilesTest {
+    @TestFactory
+    Stream<DynamicTest> samples() {
+        NfpBackend backend = new NfpBackend();
+        List<DynamicTest> tests = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        for (Path sample : Samples.all()) {
+            IrModule module = Samples.compile(sample);
+            Diagnostics d = new Diagnostics();
+            if (!CapabilityChecker.check(module, backend, d)) {
+                continue;
+            }
+            List<GeneratedFile> files = backend.generate(module, d);
+            assertFalse(d.hasErrors(), () -> d.sorted().toString());
+            for (GeneratedFile f : files) {
+                String name = Path.of(f.relativePath()).getFileName().toString();
+                if (name.endsWith(".c") || name.endsWith(".p4")) {
+                    names.add(name);
+                    tests.add(DynamicTest.dynamicTest(f.relativePath(), () -> Golden.compare(name,
+                            new String(f.content(), StandardCharsets.UTF_8))));
+                }
+            }
+        }
+        tests.add(DynamicTest.dynamicTest("no golden file without a sample", () -> Golden.noStale(names)));
+        return tests.stream();
+    }
+}
