@@ -21,6 +21,7 @@ import dev.xps.runtime.SegmentProcessor;
 import dev.xps.runtime.SegmentResult;
 import dev.xps.runtime.ValueType;
 import dev.xps.runtime.XpsProgram;
+import dev.xps.testing.SampleFiles;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -46,11 +47,11 @@ class DifferentialTest {
         NfpBackend backend = new NfpBackend();
         Optional<String> unavailable = backend.testRunner().orElseThrow().unavailableReason();
         assumeTrue(unavailable.isEmpty(), () -> "skipped: " + unavailable.orElse(""));
-        List<Path> inputs = new ArrayList<>(Samples.all());
-        inputs.addAll(Samples.programs());
+        List<Path> inputs = new ArrayList<>(SampleFiles.all());
+        inputs.addAll(NfpPrograms.all());
         List<DynamicTest> out = new ArrayList<>();
         for (Path file : inputs) {
-            IrModule module = Samples.compile(file);
+            IrModule module = SampleFiles.compile(file);
             if (!CapabilityChecker.check(module, backend, new Diagnostics())) {
                 continue;
             }

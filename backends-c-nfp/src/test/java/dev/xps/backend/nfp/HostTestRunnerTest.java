@@ -9,6 +9,7 @@ import dev.xps.compiler.diag.Diagnostics;
 import dev.xps.compiler.ir.IrModule;
 import dev.xps.compiler.target.GeneratedFile;
 import dev.xps.compiler.target.TestOutcome;
+import dev.xps.testing.SampleFiles;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,7 +26,7 @@ class HostTestRunnerTest {
     }
 
     private List<TestOutcome> run(String source) {
-        IrModule module = Samples.compile("t.xps", source);
+        IrModule module = SampleFiles.compile("t.xps", source);
         return backend.testRunner().orElseThrow().run(module, backend.generate(module, new Diagnostics()));
     }
 
@@ -56,7 +57,7 @@ class HostTestRunnerTest {
 
     @Test
     void generatedCodeThatDoesNotCompileFailsEveryTest() {
-        IrModule module = Samples.compile("t.xps", """
+        IrModule module = SampleFiles.compile("t.xps", """
                 handler h on udp port 9 { return drop; }
                 test "a" { send "x"; expect drop; }
                 test "b" { send "y"; expect drop; }

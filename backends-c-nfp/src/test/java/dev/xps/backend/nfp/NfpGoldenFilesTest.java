@@ -6,6 +6,8 @@ import dev.xps.compiler.diag.Diagnostics;
 import dev.xps.compiler.ir.IrModule;
 import dev.xps.compiler.target.CapabilityChecker;
 import dev.xps.compiler.target.GeneratedFile;
+import dev.xps.testing.SampleFiles;
+import dev.xps.testing.GoldenFiles;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -22,13 +24,15 @@ import org.junit.jupiter.api.TestFactory;
  * {@code ./mvnw -B -o -pl backends-c-nfp test -Dxps.bless=true}, then review the diff.
  */
 class NfpGoldenFilesTest {
+    private static final GoldenFiles GOLDEN = GoldenFiles.ofModule("./mvnw -B -pl backends-c-nfp test -Dxps.bless=true");
+
     @TestFactory
     Stream<DynamicTest> samples() {
         NfpBackend backend = new NfpBackend();
         List<DynamicTest> tests = new ArrayList<>();
         Set<String> names = new HashSet<>();
-        for (Path sample : Samples.all()) {
-            IrModule module = Samples.compile(sample);
+        for (Path sample : SampleFiles.all()) {
+            IrModule module = SampleFiles.compile(sample);
             Diagnostics d = new Diagnostics();
             if (!CapabilityChecker.check(module, backend, d)) {
                 continue;
@@ -39,12 +43,12 @@ class NfpGoldenFilesTest {
                 String name = Path.of(f.relativePath()).getFileName().toString();
                 if (name.endsWith(".c") || name.endsWith(".p4")) {
                     names.add(name);
-                    tests.add(DynamicTest.dynamicTest(f.relativePath(), () -> Golden.compare(name,
+                    tests.add(DynamicTest.dynamicTest(f.relativePath(), () -> GOLDEN.compare(name,
                             new String(f.content(), StandardCharsets.UTF_8))));
                 }
             }
         }
-        tests.add(DynamicTest.dynamicTest("no golden file without a sample", () -> Golden.noStale(names)));
+        tests.add(DynamicTest.dynamicTest("no golden file without a sample", () -> GOLDEN.noStale(names)));
         return tests.stream();
     }
 }

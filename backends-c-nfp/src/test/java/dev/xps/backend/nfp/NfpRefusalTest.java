@@ -8,6 +8,7 @@ import dev.xps.compiler.diag.Diagnostic;
 import dev.xps.compiler.diag.Diagnostics;
 import dev.xps.compiler.diag.Severity;
 import dev.xps.compiler.target.CapabilityChecker;
+import dev.xps.testing.SampleFiles;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -15,7 +16,7 @@ import org.junit.jupiter.api.Test;
 class NfpRefusalTest {
     private static List<String> errors(String name, String source) {
         Diagnostics d = new Diagnostics();
-        boolean ok = CapabilityChecker.check(Samples.compile(name, source), new NfpBackend(), d);
+        boolean ok = CapabilityChecker.check(SampleFiles.compile(name, source), new NfpBackend(), d);
         assertFalse(ok);
         return d.sorted().stream().filter(x -> x.severity() == Severity.ERROR)
                 .map(x -> x.location().line() + ": " + x.message()).toList();
@@ -25,7 +26,7 @@ class NfpRefusalTest {
     void tcpSamplesAreRefusedNamingTheLine() {
         for (String sample : List.of("redis-get.xps", "http-block.xps", "redis-cluster-bus.xps")) {
             Diagnostics d = new Diagnostics();
-            assertFalse(CapabilityChecker.check(Samples.compile(Samples.named(sample)), new NfpBackend(), d));
+            assertFalse(CapabilityChecker.check(SampleFiles.compile(SampleFiles.named(sample)), new NfpBackend(), d));
             Diagnostic first = d.sorted().stream().filter(x -> x.message().equals(
                     "target 'nfp' cannot express a TCP handler")).findFirst().orElseThrow();
             assertTrue(first.location().line() > 0, sample);

@@ -9,6 +9,7 @@ import dev.xps.compiler.ir.IrModule;
 import dev.xps.compiler.target.CapabilityChecker;
 import dev.xps.compiler.target.GeneratedFile;
 import dev.xps.compiler.target.TestOutcome;
+import dev.xps.testing.SampleFiles;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,13 +33,13 @@ class NfpSamplesTest {
         Optional<String> unavailable = backend.testRunner().orElseThrow().unavailableReason();
         assumeTrue(unavailable.isEmpty(), () -> "skipped: " + unavailable.orElse(""));
         List<DynamicNode> out = new ArrayList<>();
-        List<Path> inputs = new ArrayList<>(Samples.all());
-        inputs.addAll(Samples.programs());
+        List<Path> inputs = new ArrayList<>(SampleFiles.all());
+        inputs.addAll(NfpPrograms.all());
         for (Path sample : inputs) {
-            IrModule module = Samples.compile(sample);
+            IrModule module = SampleFiles.compile(sample);
             Diagnostics d = new Diagnostics();
             if (!CapabilityChecker.check(module, backend, d)) {
-                assertTrue(!sample.startsWith(Samples.programsDir()), sample + " is written for nfp but refused: "
+                assertTrue(!sample.startsWith(NfpPrograms.dir()), sample + " is written for nfp but refused: "
                         + d.sorted());
                 continue;
             }
@@ -57,12 +58,12 @@ class NfpSamplesTest {
     void theExpectedSamplesAreAccepted() {
         NfpBackend backend = new NfpBackend();
         List<String> accepted = new ArrayList<>();
-        for (Path sample : Samples.all()) {
-            if (CapabilityChecker.check(Samples.compile(sample), backend, new Diagnostics())) {
+        for (Path sample : SampleFiles.all()) {
+            if (CapabilityChecker.check(SampleFiles.compile(sample), backend, new Diagnostics())) {
                 accepted.add(sample.getFileName().toString());
             }
         }
-        assertEquals(ACCEPTED.stream().filter(n -> Samples.all().stream()
+        assertEquals(ACCEPTED.stream().filter(n -> SampleFiles.all().stream()
                 .anyMatch(p -> p.getFileName().toString().equals(n))).toList(), accepted);
     }
 }

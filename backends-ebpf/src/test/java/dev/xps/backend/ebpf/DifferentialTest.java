@@ -22,6 +22,7 @@ import dev.xps.runtime.SegmentProcessor;
 import dev.xps.runtime.SegmentResult;
 import dev.xps.runtime.ValueType;
 import dev.xps.runtime.XpsProgram;
+import dev.xps.testing.SampleFiles;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -49,8 +50,8 @@ class DifferentialTest {
     Stream<DynamicNode> kernelAgreesWithJava() throws Exception {
         KernelAssumptions.requireKernel();
         List<DynamicNode> out = new ArrayList<>();
-        for (Path sample : Samples.all()) {
-            IrModule module = Samples.compile(sample);
+        for (Path sample : SampleFiles.all()) {
+            IrModule module = SampleFiles.compile(sample);
             Diagnostics d = new Diagnostics();
             List<GeneratedFile> javaFiles = new JavaBackend().generate(module, d);
             Function<MapStore, XpsProgram> reference = JavaTestRunner.load(module, javaFiles);

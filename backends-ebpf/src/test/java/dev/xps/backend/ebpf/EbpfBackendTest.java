@@ -12,6 +12,7 @@ import dev.xps.compiler.target.CapabilityChecker;
 import dev.xps.compiler.target.Feature;
 import dev.xps.compiler.target.GeneratedFile;
 import dev.xps.compiler.target.TestOutcome;
+import dev.xps.testing.SampleFiles;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -19,7 +20,7 @@ import org.junit.jupiter.api.Test;
 /** What the backend declares, generates and refuses. */
 class EbpfBackendTest {
     private static List<Diagnostic> check(String text) {
-        IrModule module = Samples.compile("t.xps", text);
+        IrModule module = SampleFiles.compile("t.xps", text);
         Diagnostics d = new Diagnostics();
         if (CapabilityChecker.check(module, new EbpfBackend(), d)) {
             new EbpfBackend().generate(module, d);
@@ -120,7 +121,7 @@ class EbpfBackendTest {
                   expect tx x"0000000000000005" "hi";
                 }
                 """;
-        IrModule module = Samples.compile("names.xps", text);
+        IrModule module = SampleFiles.compile("names.xps", text);
         Diagnostics d = new Diagnostics();
         List<GeneratedFile> files = new EbpfBackend().generate(module, d);
         assertEquals("", errors(d.sorted()));
@@ -138,7 +139,7 @@ class EbpfBackendTest {
         String before = System.getProperty("xps.clang");
         System.setProperty("xps.clang", "/nonexistent/xpsebpf-clang");
         try {
-            IrModule module = Samples.compile("t.xps", "handler h on udp port 1 { decode { x = u8; } else drop; return pass; }");
+            IrModule module = SampleFiles.compile("t.xps", "handler h on udp port 1 { decode { x = u8; } else drop; return pass; }");
             Diagnostics d = new Diagnostics();
             List<GeneratedFile> files = new EbpfBackend().generate(module, d);
             assertEquals(List.of("ebpf/t/t.bpf.c", "ebpf/t/xps_runtime.h", "ebpf/t/t.manifest.json"),
@@ -159,7 +160,7 @@ class EbpfBackendTest {
     @Test
     void theObjectIsReproducible() {
         KernelAssumptions.requireKernel();
-        IrModule module = Samples.compile("t.xps", "handler h on udp port 1 { decode { x = u8; } else drop; return pass; }");
+        IrModule module = SampleFiles.compile("t.xps", "handler h on udp port 1 { decode { x = u8; } else drop; return pass; }");
         byte[] a = object(module);
         byte[] b = object(module);
         assertTrue(java.util.Arrays.equals(a, b), "two builds of the same module give the same object");

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import dev.xps.compiler.diag.Diagnostics;
 import dev.xps.compiler.ir.IrModule;
 import dev.xps.compiler.target.GeneratedFile;
+import dev.xps.testing.SampleFiles;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,7 +30,7 @@ class HandlerSlotTest {
             """;
 
     private static byte[] object(String version) {
-        IrModule module = Samples.compile("slots.xps", MODULE.formatted(version));
+        IrModule module = SampleFiles.compile("slots.xps", MODULE.formatted(version));
         Diagnostics d = new Diagnostics();
         List<GeneratedFile> files = new EbpfBackend().generate(module, d);
         assertFalse(d.hasErrors(), () -> d.sorted().toString());

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.xps.compiler.ir.IrModule;
 import dev.xps.compiler.target.GeneratedFile;
 import dev.xps.compiler.target.TestOutcome;
+import dev.xps.testing.SampleFiles;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,8 +22,8 @@ class KernelTestsTest {
     Stream<DynamicNode> samplesInTheKernel() {
         KernelAssumptions.requireKernel();
         List<DynamicNode> out = new ArrayList<>();
-        for (Path sample : Samples.all()) {
-            IrModule module = Samples.compile(sample);
+        for (Path sample : SampleFiles.all()) {
+            IrModule module = SampleFiles.compile(sample);
             List<GeneratedFile> files = GoldenFilesTest.generate(sample);
             List<TestOutcome> outcomes = new EbpfTestRunner().run(module, files);
             assertEquals(module.tests().size(), outcomes.size());

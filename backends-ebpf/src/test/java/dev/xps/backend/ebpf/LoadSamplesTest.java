@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.xps.compiler.ir.IrModule;
 import dev.xps.compiler.target.GeneratedFile;
+import dev.xps.testing.SampleFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,7 +28,7 @@ class LoadSamplesTest {
     Stream<DynamicTest> everySampleLoads() {
         KernelAssumptions.requireKernel();
         List<DynamicTest> tests = new ArrayList<>();
-        for (Path sample : Samples.all()) {
+        for (Path sample : SampleFiles.all()) {
             tests.add(DynamicTest.dynamicTest(sample.getFileName() + " builds with clang and loads in the kernel",
                     () -> load(sample)));
         }
@@ -35,7 +36,7 @@ class LoadSamplesTest {
     }
 
     private static void load(Path sample) throws IOException, Bpftool.BpfException {
-        IrModule module = Samples.compile(sample);
+        IrModule module = SampleFiles.compile(sample);
         List<GeneratedFile> files = GoldenFilesTest.generate(sample);
         GeneratedFile object = files.stream().filter(f -> f.relativePath().endsWith(".bpf.o")).findFirst()
                 .orElseThrow(() -> new AssertionError("no .bpf.o generated for " + sample));

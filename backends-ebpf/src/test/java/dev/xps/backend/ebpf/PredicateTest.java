@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import dev.xps.compiler.diag.Diagnostics;
 import dev.xps.compiler.ir.IrModule;
 import dev.xps.compiler.target.GeneratedFile;
+import dev.xps.testing.SampleFiles;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,7 +42,7 @@ class PredicateTest {
     @Test
     void tcpAndUdpPredicates() throws Exception {
         KernelAssumptions.requireKernel();
-        IrModule module = Samples.compile("predicates.xps", MODULE);
+        IrModule module = SampleFiles.compile("predicates.xps", MODULE);
         Plan plan = Plan.of(module);
         Plan.EntryPlan tcp = plan.entries().get(0);
         Plan.EntryPlan udp = plan.entries().get(1);

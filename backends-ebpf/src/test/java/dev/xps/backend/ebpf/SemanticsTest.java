@@ -10,6 +10,7 @@ import dev.xps.compiler.ir.IrModule;
 import dev.xps.compiler.target.Backend;
 import dev.xps.compiler.target.GeneratedFile;
 import dev.xps.compiler.target.TestOutcome;
+import dev.xps.testing.SampleFiles;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -303,7 +304,7 @@ class SemanticsTest {
     Stream<DynamicNode> onBothTargets() {
         List<DynamicNode> out = new ArrayList<>();
         for (Map.Entry<String, String> p : PROGRAMS.entrySet()) {
-            IrModule module = Samples.compile(p.getKey() + ".xps", p.getValue());
+            IrModule module = SampleFiles.compile(p.getKey() + ".xps", p.getValue());
             List<DynamicNode> targets = new ArrayList<>();
             targets.add(target("java (reference)", new JavaBackend(), module));
             targets.add(target("ebpf (kernel)", new EbpfBackend(), module));

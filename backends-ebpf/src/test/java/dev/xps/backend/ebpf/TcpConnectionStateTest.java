@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import dev.xps.compiler.diag.Diagnostics;
 import dev.xps.compiler.ir.IrModule;
 import dev.xps.compiler.target.GeneratedFile;
+import dev.xps.testing.SampleFiles;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,7 +41,7 @@ class TcpConnectionStateTest {
     @Test
     void answersNeverOvertakeTheService() throws Exception {
         KernelAssumptions.requireKernel();
-        IrModule module = Samples.compile("state.xps", MODULE);
+        IrModule module = SampleFiles.compile("state.xps", MODULE);
         Diagnostics d = new Diagnostics();
         List<GeneratedFile> files = new EbpfBackend().generate(module, d);
         assertFalse(d.hasErrors(), () -> d.sorted().toString());

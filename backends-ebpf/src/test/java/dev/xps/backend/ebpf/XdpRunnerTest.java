@@ -8,6 +8,7 @@ import dev.xps.compiler.diag.Diagnostics;
 import dev.xps.compiler.ir.IrModule;
 import dev.xps.compiler.target.GeneratedFile;
 import dev.xps.compiler.target.TestOutcome;
+import dev.xps.testing.SampleFiles;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -20,7 +21,7 @@ class XdpRunnerTest {
     }
 
     static List<TestOutcome> run(String text) {
-        IrModule module = Samples.compile("t.xps", text);
+        IrModule module = SampleFiles.compile("t.xps", text);
         Diagnostics d = new Diagnostics();
         List<GeneratedFile> files = new EbpfBackend().generate(module, d);
         assertFalse(d.hasErrors(), () -> d.sorted().toString());

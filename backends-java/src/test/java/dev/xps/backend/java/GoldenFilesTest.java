@@ -1,11 +1,9 @@
 package dev.xps.backend.java;
 
-import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.xps.compiler.ir.IrModule;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import dev.xps.testing.SampleFiles;
+import dev.xps.testing.GoldenFiles;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,7 +12,6 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
-import org.opentest4j.AssertionFailedError;
 
 /**
  * The generated Java of every sample, and of hand-built IR, against the files under
@@ -30,30 +27,25 @@ import org.opentest4j.AssertionFailedError;
  * Blessing also creates golden files for new samples and deletes those of removed ones.
  */
 class GoldenFilesTest {
-    private static final boolean BLESS = Boolean.getBoolean("xps.bless");
-    private static final String HOW_TO_BLESS = "./mvnw -B -pl backends-java -am test -Dxps.bless=true";
-
-    static Path goldenDir() {
-        return Samples.moduleDir().resolve("src/test/resources/golden");
-    }
+    private static final GoldenFiles GOLDEN = GoldenFiles.ofModule("./mvnw -B -pl backends-java test -Dxps.bless=true");
 
     @TestFactory
     Stream<DynamicTest> samples() {
         List<DynamicTest> tests = new ArrayList<>();
-        List<Path> samples = Samples.all();
+        List<Path> samples = SampleFiles.all();
         for (Path sample : samples) {
             String base = sample.getFileName().toString().replaceFirst("\\.xps$", "");
             tests.add(DynamicTest.dynamicTest(sample.getFileName().toString(),
-                    () -> compare(base + ".java", Run.source(Samples.compile(sample)))));
+                    () -> GOLDEN.compare(base + ".java", Run.source(SampleFiles.compile(sample)))));
         }
-        tests.add(DynamicTest.dynamicTest("no golden file without a sample", () -> noStaleGoldens(samples)));
+        tests.add(DynamicTest.dynamicTest("no golden file without a sample", () -> GOLDEN.noStale(goldenNames(samples))));
         return tests.stream();
     }
 
     @TestFactory
     Stream<DynamicTest> handBuilt() {
         return HandBuilt.all().stream().map(m -> DynamicTest.dynamicTest(m.baseName(),
-                () -> compare("handbuilt/" + m.baseName() + ".java", Run.source(rebuilt(m)))));
+                () -> GOLDEN.compare("handbuilt/" + m.baseName() + ".java", Run.source(rebuilt(m)))));
     }
 
     /** Hand-built modules are rebuilt so their line numbers do not depend on what ran before. */
@@ -61,54 +53,10 @@ class GoldenFilesTest {
         return HandBuilt.all().stream().filter(x -> x.baseName().equals(m.baseName())).findFirst().orElseThrow();
     }
 
-    private static void compare(String relative, String actual) throws IOException {
-        Path golden = goldenDir().resolve(relative);
-        if (BLESS) {
-            Files.createDirectories(golden.getParent());
-            Files.writeString(golden, actual, StandardCharsets.UTF_8);
-            return;
-        }
-        if (!Files.exists(golden)) {
-            fail("no golden file " + golden + "\nCreate it with: " + HOW_TO_BLESS + " (then review and commit it)");
-        }
-        String expected = Files.readString(golden, StandardCharsets.UTF_8);
-        if (!expected.equals(actual)) {
-            // The first difference in the message; both texts in the error for an IDE's diff view.
-            throw new AssertionFailedError("generated Java differs from " + golden + "\n" + firstDifference(expected, actual)
-                    + "If the change is intended: " + HOW_TO_BLESS + " and review the diff", expected, actual);
-        }
-    }
-
-    private static String firstDifference(String expected, String actual) {
-        List<String> e = expected.lines().toList();
-        List<String> a = actual.lines().toList();
-        int line = 0;
-        while (line < e.size() && line < a.size() && e.get(line).equals(a.get(line))) {
-            line++;
-        }
-        return "first difference at line " + (line + 1) + ":\n"
-                + "  golden:    " + (line < e.size() ? e.get(line) : "<end of file>") + "\n"
-                + "  generated: " + (line < a.size() ? a.get(line) : "<end of file>") + "\n";
-    }
-
-    private static void noStaleGoldens(List<Path> samples) throws IOException {
-        Set<String> expected = samples.stream()
-                .map(p -> p.getFileName().toString().replaceFirst("\\.xps$", ".java"))
-                .collect(Collectors.toSet());
-        List<Path> stale;
-        try (Stream<Path> files = Files.list(goldenDir())) {
-            stale = files.filter(p -> p.toString().endsWith(".java"))
-                    .filter(p -> !expected.contains(p.getFileName().toString()))
-                    .toList();
-        }
-        if (BLESS) {
-            for (Path p : stale) {
-                Files.delete(p);
-            }
-            return;
-        }
-        if (!stale.isEmpty()) {
-            fail("golden files without a sample: " + stale + "\nRemove them with: " + HOW_TO_BLESS);
-        }
+    /** One golden per sample, plus the directory of hand-built cases. */
+    private static Set<String> goldenNames(List<Path> samples) {
+        Set<String> names = samples.stream().map(p -> SampleFiles.base(p) + ".java").collect(Collectors.toSet());
+        names.add("handbuilt");
+        return names;
     }
 }

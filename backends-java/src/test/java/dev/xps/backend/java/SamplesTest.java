@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.xps.compiler.ir.IrModule;
+import dev.xps.testing.SampleFiles;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -19,9 +20,9 @@ import org.junit.jupiter.api.TestFactory;
 class SamplesTest {
     @TestFactory
     Stream<DynamicTest> samplesCompileAndPassTheirTests() {
-        List<Path> samples = Samples.all();
+        List<Path> samples = SampleFiles.all();
         return samples.stream().map(sample -> DynamicTest.dynamicTest(sample.getFileName().toString(), () -> {
-            IrModule module = Samples.compile(sample);
+            IrModule module = SampleFiles.compile(sample);
             assertTrue(!module.tests().isEmpty(), "sample " + sample.getFileName() + " has no tests");
             compilesCleanly(module);
             Run.assertAllPass(module);

@@ -6,6 +6,8 @@ import dev.xps.compiler.diag.Diagnostics;
 import dev.xps.compiler.ir.IrModule;
 import dev.xps.compiler.target.CapabilityChecker;
 import dev.xps.compiler.target.GeneratedFile;
+import dev.xps.testing.SampleFiles;
+import dev.xps.testing.GoldenFiles;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -22,12 +24,14 @@ import org.junit.jupiter.api.TestFactory;
  * change: {@code ./mvnw -B -o -pl backends-p4 test -Dxps.bless=true}, then review the diff.
  */
 class Bmv2GoldenFilesTest {
+    private static final GoldenFiles GOLDEN = GoldenFiles.ofModule("./mvnw -B -pl backends-p4 test -Dxps.bless=true");
+
     /** Every generated file of every sample this target accepts. */
     static List<GeneratedFile> acceptedOutputs() {
         List<GeneratedFile> out = new ArrayList<>();
         Bmv2Backend backend = new Bmv2Backend();
-        for (Path sample : Samples.all()) {
-            IrModule module = Samples.compile(sample);
+        for (Path sample : SampleFiles.all()) {
+            IrModule module = SampleFiles.compile(sample);
             Diagnostics d = new Diagnostics();
             if (CapabilityChecker.check(module, backend, d)) {
                 List<GeneratedFile> files = backend.generate(module, d);
@@ -49,10 +53,10 @@ class Bmv2GoldenFilesTest {
                 continue;
             }
             names.add(name);
-            tests.add(DynamicTest.dynamicTest(f.relativePath(), () -> Golden.compare(name,
+            tests.add(DynamicTest.dynamicTest(f.relativePath(), () -> GOLDEN.compare(name,
                     new String(f.content(), StandardCharsets.UTF_8))));
         }
-        tests.add(DynamicTest.dynamicTest("no golden file without a sample", () -> Golden.noStale(names)));
+        tests.add(DynamicTest.dynamicTest("no golden file without a sample", () -> GOLDEN.noStale(names)));
         return tests.stream();
     }
 }

@@ -8,6 +8,7 @@ import dev.xps.compiler.diag.Diagnostics;
 import dev.xps.compiler.ir.IrModule;
 import dev.xps.compiler.target.CapabilityChecker;
 import dev.xps.compiler.target.TestOutcome;
+import dev.xps.testing.SampleFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -97,7 +98,7 @@ class Bmv2IntegrationTest {
         Bmv2TestRunner runner = new Bmv2TestRunner(tools.get());
         Bmv2Backend backend = new Bmv2Backend();
         List<IrModule> modules = new ArrayList<>();
-        Samples.all().forEach(p -> modules.add(Samples.compile(p)));
+        SampleFiles.all().forEach(p -> modules.add(SampleFiles.compile(p)));
         modules.addAll(Bmv2Programs.all());
         List<DynamicNode> out = new ArrayList<>();
         for (IrModule module : modules) {

@@ -1,6 +1,7 @@
 package dev.xps.backend.p4;
 
 import dev.xps.compiler.ir.IrModule;
+import dev.xps.testing.SampleFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -13,12 +14,12 @@ final class Bmv2Programs {
     private Bmv2Programs() {}
 
     static Path dir() {
-        return Samples.moduleDir().resolve("src/test/resources/programs");
+        return SampleFiles.moduleDir().resolve("src/test/resources/programs");
     }
 
     static List<IrModule> all() {
         try (Stream<Path> files = Files.list(dir())) {
-            return files.filter(p -> p.toString().endsWith(".xps")).sorted().map(Samples::compile).toList();
+            return files.filter(p -> p.toString().endsWith(".xps")).sorted().map(SampleFiles::compile).toList();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

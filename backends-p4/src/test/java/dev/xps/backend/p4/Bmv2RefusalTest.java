@@ -9,6 +9,7 @@ import dev.xps.compiler.diag.Severity;
 import dev.xps.compiler.ir.IrModule;
 import dev.xps.compiler.target.CapabilityChecker;
 import dev.xps.compiler.target.GeneratedFile;
+import dev.xps.testing.SampleFiles;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -36,7 +37,7 @@ class Bmv2RefusalTest {
     }
 
     private static List<String> errors(String source) {
-        return errors(Samples.compile("t.xps", source));
+        return errors(SampleFiles.compile("t.xps", source));
     }
 
     @Test
@@ -51,7 +52,7 @@ class Bmv2RefusalTest {
                 "kv-replicated.xps", "kv-replicated.xps:9: value of map 'kv' can be 512 bytes but target 'p4-bmv2' "
                         + "allows at most 8");
         for (Map.Entry<String, String> e : expected.entrySet()) {
-            List<String> errors = errors(Samples.compile(Samples.named(e.getKey())));
+            List<String> errors = errors(SampleFiles.compile(SampleFiles.named(e.getKey())));
             assertFalse(errors.isEmpty(), e.getKey());
             assertTrue(errors.contains(e.getValue()), e.getKey() + ": " + errors);
         }
@@ -59,7 +60,7 @@ class Bmv2RefusalTest {
 
     @Test
     void textParsingIsRefusedConstructByConstruct() {
-        List<String> e = errors(Samples.compile(Samples.named("memcached-udp.xps")));
+        List<String> e = errors(SampleFiles.compile(SampleFiles.named("memcached-udp.xps")));
         assertTrue(e.contains("memcached-udp.xps:14: target 'p4-bmv2' cannot express a variable-length field (bytes(n), "
                 + "until, skip(n), skip_until)"), e::toString);
         assertTrue(e.contains("memcached-udp.xps:17: target 'p4-bmv2' cannot express ASCII decimal numbers (decimal)"),
@@ -68,8 +69,8 @@ class Bmv2RefusalTest {
 
     @Test
     void samplesThatFitAreAccepted() {
-        assertEquals(List.of(), errors(Samples.compile(Samples.named("timestamp-server.xps"))));
-        assertEquals(List.of(), errors(Samples.compile(Samples.named("udp-kv-fixed.xps"))));
+        assertEquals(List.of(), errors(SampleFiles.compile(SampleFiles.named("timestamp-server.xps"))));
+        assertEquals(List.of(), errors(SampleFiles.compile(SampleFiles.named("udp-kv-fixed.xps"))));
     }
 
     @Test

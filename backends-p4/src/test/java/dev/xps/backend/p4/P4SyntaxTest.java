@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.xps.compiler.diag.Diagnostics;
 import dev.xps.compiler.ir.IrModule;
 import dev.xps.compiler.target.GeneratedFile;
+import dev.xps.testing.SampleFiles;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,7 +32,7 @@ class P4SyntaxTest {
         // The nfp target's P4 half (predicates, dispatch, plugin calls) is checked the same way.
         dev.xps.backend.nfp.NfpBackend nfp = new dev.xps.backend.nfp.NfpBackend();
         List<IrModule> nfpInputs = new ArrayList<>(Bmv2Programs.all());
-        Samples.all().forEach(p -> nfpInputs.add(Samples.compile(p)));
+        SampleFiles.all().forEach(p -> nfpInputs.add(SampleFiles.compile(p)));
         for (IrModule m : nfpInputs) {
             if (dev.xps.compiler.target.CapabilityChecker.check(m, nfp, new Diagnostics())) {
                 files.addAll(nfp.generate(m, new Diagnostics()));
