@@ -14,6 +14,7 @@ import dev.xps.compiler.ir.IrStmt;
 import dev.xps.compiler.ir.IrType;
 import dev.xps.compiler.ir.MapKind;
 import dev.xps.compiler.ir.Verdict;
+import dev.xps.runtime.Bytes;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -540,25 +541,7 @@ final class MicroCGenerator {
     // ------------------------------------------------------------------ helpers
 
     static String quoted(byte[] bytes) {
-        StringBuilder s = new StringBuilder("\"");
-        for (byte b : bytes) {
-            int c = b & 0xFF;
-            switch (c) {
-                case '\r' -> s.append("\\r");
-                case '\n' -> s.append("\\n");
-                case '\t' -> s.append("\\t");
-                case '\\' -> s.append("\\\\");
-                case '"' -> s.append("\\\"");
-                default -> {
-                    if (c >= 0x20 && c < 0x7F) {
-                        s.append((char) c);
-                    } else {
-                        s.append(String.format("\\x%02x", c));
-                    }
-                }
-            }
-        }
-        return s.append('"').toString();
+        return "\"" + Bytes.escape(bytes) + "\"";
     }
 
     List<String> handlerNames() {

@@ -1,6 +1,7 @@
 package dev.xps.backend.ebpf;
 
 import dev.xps.compiler.diag.SourceLocation;
+import dev.xps.runtime.Bytes;
 
 /** Small pieces of C text: string literals, comments, numbers. */
 final class C {
@@ -56,25 +57,7 @@ final class C {
 
     /** A byte string the way the source writes it, for comments: {@code "*2\r\n$3\r\n"}. */
     static String quoted(byte[] bytes) {
-        StringBuilder s = new StringBuilder("\"");
-        for (byte b : bytes) {
-            int c = b & 0xFF;
-            switch (c) {
-                case '\r' -> s.append("\\r");
-                case '\n' -> s.append("\\n");
-                case '\t' -> s.append("\\t");
-                case '"' -> s.append("\\\"");
-                case '\\' -> s.append("\\\\");
-                default -> {
-                    if (c >= 0x20 && c < 0x7F) {
-                        s.append((char) c);
-                    } else {
-                        s.append(String.format("\\x%02x", c));
-                    }
-                }
-            }
-        }
-        return comment(s.append('"').toString());
+        return comment("\"" + Bytes.escape(bytes) + "\"");
     }
 
     /** A u64 constant. */

@@ -3,6 +3,7 @@ package dev.xps.compiler.ast;
 import dev.xps.compiler.ast.Ast.*;
 import dev.xps.compiler.ir.ByteOrder;
 import dev.xps.compiler.ir.Ipv4Prefix;
+import dev.xps.runtime.Bytes;
 import java.util.List;
 import java.util.Locale;
 
@@ -220,25 +221,7 @@ public final class AstPrinter {
 
     /** A string literal that reads back as exactly these bytes. */
     public static String bytes(byte[] value) {
-        StringBuilder s = new StringBuilder("\"");
-        for (byte b : value) {
-            int c = b & 0xFF;
-            switch (c) {
-                case '\r' -> s.append("\\r");
-                case '\n' -> s.append("\\n");
-                case '\t' -> s.append("\\t");
-                case '\\' -> s.append("\\\\");
-                case '"' -> s.append("\\\"");
-                default -> {
-                    if (c >= 0x20 && c < 0x7f) {
-                        s.append((char) c);
-                    } else {
-                        s.append(String.format("\\x%02x", c));
-                    }
-                }
-            }
-        }
-        return s.append('"').toString();
+        return "\"" + Bytes.escape(value) + "\"";
     }
 
     private void open(String header) {
