@@ -1,0 +1,231 @@
+package dev.xps.agent;
+
+import dev.xps.agent.bpf.PreflightException;
+import dev.xps.agent.bpf.XdpMode;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * {@code xps}: the agent's command line (bin/xps). Exit codes: 0 done, 1 failed (the kernel or the agent
+ * refused), 2 usage error.
+ */
+public final class Cli {
+    static final String USAGE = """
+            usage: xps [--pin-root DIR] [--state-root DIR] COMMAND ...
+              load NAME ARTIFACT_DIR [--cgroup PATH] [--interface IF [--netns NS]] [--xdp-mode generic|native|auto]
+                                            load a compiled ebpf artifact (xpsc compile X.xps --target ebpf -o DIR) as
+                                            context NAME and attach it: TCP entry points to the cgroup v2 PATH (the
+                                            service must be in it before it listens), UDP ones to interface IF
+              update NAME ARTIFACT_DIR      swap the context's handlers for a new build's; connections stay open
+              unload NAME                   drain, detach and unpin the context
+              status                        list the contexts
+              map put NAME MAP KEY VALUE    keys and values: integers (decimal or 0x-hex) for integer types;
+              map get NAME MAP KEY            for bytes, text or 0x-hex
+              map delete NAME MAP KEY
+              map dump NAME MAP
+              log NAME MAP [FROM [COUNT]]   read a log map's entries from index FROM (1)
+              stats NAME                    entry counters (summed over CPUs) and per-key hits
+              serve [SECONDS]               destroy the sockets that handlers reset (all contexts), until killed
+            exit codes: 0 ok, 1 failure, 2 usage
+            """;
+
+    private Cli() {}
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    static final class Usage extends RuntimeException {
+        Usage(String m) {
+            super(m);
+        }
+    }
+
+    public static int run(String[] argv, PrintStream out, PrintStream err) {
+        List<String> args = new ArrayList<>(List.of(argv));
+        Path pinRoot = Pins.DEFAULT_ROOT;
+        Path stateRoot = Agent.DEFAULT_STATE_ROOT;
+        try {
+            while (!args.isEmpty() && args.getFirst().startsWith("--")) {
+                String o = args.removeFirst();
+                switch (o) {
+                    case "--help", "-h" -> {
+                        out.print(USAGE);
+                        return 0;
+                    }
+                    case "--pin-root" -> pinRoot = Path.of(need(args, o));
+                    case "--state-root" -> stateRoot = Path.of(need(args, o));
+                    default -> throw new Usage("unknown option " + o);
+                }
+            }
+            if (args.isEmpty()) {
+                throw new Usage("no command");
+            }
+            Agent agent = new Agent(pinRoot, stateRoot);
+            String cmd = args.removeFirst();
+            switch (cmd) {
+                case "help" -> out.print(USAGE);
+                case "load" -> {
+                    String name = need(args, "NAME");
+                    Path dir = Path.of(need(args, "ARTIFACT_DIR"));
+                    Path cgroup = null;
+                    String iface = null;
+                    String netns = null;
+                    XdpMode mode = XdpMode.GENERIC;
+                    while (!args.isEmpty()) {
+                        String o = args.removeFirst();
+                        switch (o) {
+                            case "--cgroup" -> cgroup = Path.of(need(args, o));
+                            case "--interface" -> iface = need(args, o);
+                            case "--netns" -> netns = need(args, o);
+                            case "--xdp-mode" -> mode = XdpMode.valueOf(need(args, o).toUpperCase());
+                            default -> throw new Usage("unknown option " + o);
+                        }
+                    }
+                    if (netns != null && iface == null) {
+                        throw new Usage("--netns needs --interface");
+                    }
+                    Attachment a = new Attachment(java.util.Optional.ofNullable(cgroup),
+                            java.util.Optional.ofNullable(iface), java.util.Optional.ofNullable(netns), mode);
+                    try (Context c = agent.createContext(name, dir, a)) {
+                        out.println("loaded " + name + ": " + c.describe());
+                    }
+                }
+                case "update" -> {
+                    String name = need(args, "NAME");
+                    try (Context c = agent.updateContext(name, Path.of(need(args, "ARTIFACT_DIR")))) {
+                        out.println("updated " + name + ": " + c.describe());
+                    }
+                }
+                case "unload" -> {
+                    Agent.DeleteReport r = agent.deleteContext(need(args, "NAME"));
+                    out.println("unloaded " + r.context() + " (drain: " + r.drain() + ")");
+                    if (!r.socketsOnFastPath().isEmpty()) {
+                        out.println("connections still on the fast path until they close (their programs and maps"
+                                + " stay until then): " + r.socketsOnFastPath());
+                    }
+                }
+                case "status" -> {
+                    Map<String, String> s = agent.status();
+                    if (s.isEmpty()) {
+                        out.println("no contexts under " + pinRoot);
+                    }
+                    s.forEach((k, v) -> out.println(k + ": " + v));
+                }
+                case "map" -> map(agent, args, out);
+                case "log" -> {
+                    try (Context c = agent.context(need(args, "NAME"))) {
+                        String map = need(args, "MAP");
+                        long from = args.isEmpty() ? 1 : Long.parseLong(args.removeFirst());
+                        int count = args.isEmpty() ? 100 : Integer.parseInt(args.removeFirst());
+                        Manifest.Layout l = c.manifest().map(map).value();
+                        long i = from;
+                        for (byte[] e : c.getLog(map, from, count)) {
+                            out.println(i++ + " " + l.format(e));
+                        }
+                    }
+                }
+                case "stats" -> {
+                    try (Context c = agent.context(need(args, "NAME"))) {
+                        c.allStats().forEach((e, f) -> out.println("entry " + e + ": " + f));
+                        for (Manifest.MapDef d : c.manifest().maps()) {
+                            if (d.stats().isPresent()) {
+                                for (var h : c.getAllKeyStats(d.name())) {
+                                    out.println("map " + d.name() + " " + d.key().format(h.getKey()) + " hits "
+                                            + h.getValue());
+                                }
+                            }
+                        }
+                    }
+                }
+                case "serve" -> {
+                    long seconds = args.isEmpty() ? Long.MAX_VALUE : Long.parseLong(args.removeFirst());
+                    serve(agent, seconds, out);
+                }
+                default -> throw new Usage("unknown command " + cmd);
+            }
+            return 0;
+        } catch (Usage | NumberFormatException e) {
+            err.println("xps: " + e.getMessage());
+            err.print(USAGE);
+            return 2;
+        } catch (IllegalArgumentException | NoSuchElementException | AgentException | PreflightException
+                 | dev.xps.agent.bpf.BpfException | PinnedMapMismatchException | java.io.UncheckedIOException e) {
+            err.println("xps: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    private static String need(List<String> args, String what) {
+        if (args.isEmpty()) {
+            throw new Usage("missing " + what);
+        }
+        return args.removeFirst();
+    }
+
+    private static void map(Agent agent, List<String> args, PrintStream out) {
+        String op = need(args, "put|get|delete|dump");
+        String name = need(args, "NAME");
+        String map = need(args, "MAP");
+        if (!List.of("put", "get", "delete", "dump").contains(op)) {
+            throw new Usage("unknown map operation " + op);
+        }
+        String key = op.equals("dump") ? null : need(args, "KEY");
+        String value = op.equals("put") ? need(args, "VALUE") : null;
+        try (Context c = agent.context(name)) {
+            Manifest.MapDef d = c.manifest().map(map);
+            switch (op) {
+                case "put" -> c.put(map, d.key().parse(key), d.value().parse(value));
+                case "get" -> {
+                    var v = c.get(map, d.key().parse(key));
+                    if (v.isEmpty()) {
+                        throw new NoSuchElementException("no key " + key + " in " + map);
+                    }
+                    out.println(d.value().format(v.get()));
+                }
+                case "delete" -> {
+                    if (!c.delete(map, d.key().parse(key))) {
+                        throw new NoSuchElementException("no key " + key + " in " + map);
+                    }
+                }
+                default -> {
+                    for (var e : c.dump(map)) {
+                        out.println(d.key().format(e.getKey()) + " " + d.value().format(e.getValue()));
+                    }
+                }
+            }
+        }
+    }
+
+    private static void serve(Agent agent, long seconds, PrintStream out) {
+        long deadline = seconds == Long.MAX_VALUE ? Long.MAX_VALUE : System.nanoTime() + seconds * 1_000_000_000L;
+        AtomicBoolean running = new AtomicBoolean(true);
+        List<Thread> threads = new ArrayList<>();
+        for (String name : agent.contexts()) {
+            Thread t = Thread.ofPlatform().name("xps-resets-" + name).start(() -> {
+                try (Context c = agent.context(name)) {
+                    c.serveResets(() -> running.get() && System.nanoTime() < deadline, Duration.ofMillis(200),
+                            ev -> out.println(name + ": reset " + ev));
+                } catch (RuntimeException e) {
+                    out.println(name + ": " + e.getMessage());
+                }
+            });
+            threads.add(t);
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> running.set(false)));
+        for (Thread t : threads) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+}
