@@ -16,11 +16,13 @@ import java.util.function.Function;
  *
  * <pre>
  * java -cp runtime-stack.jar:lib/*:GENERATED dev.xps.stack.sample.ServerMain kv \
- *      --program xps.generated.RedisGet [--port 6379] [--bind 127.0.0.1] [--map cache]
+ *      --program xps.generated.RedisGet [--port 6379] [--bind 127.0.0.1] [--map cache] [--no-fast-path]
  * </pre>
  *
  * The handlers see the predicate's port whatever port the server listens on (a server on 7379
- * runs the {@code tcp port 6379} entry points).
+ * runs the {@code tcp port 6379} entry points). {@code --no-fast-path} is the benchmarks' baseline:
+ * the same server and service, but every segment passes to the service without running a handler
+ * ({@link NoFastPath}).
  */
 public final class ServerMain {
     private ServerMain() {}
@@ -34,7 +36,12 @@ public final class ServerMain {
         String bind = "127.0.0.1";
         int port = -1;
         String mapName = "cache";
+        boolean fastPath = true;
         for (int i = 1; i < args.length; i++) {
+            if (args[i].equals("--no-fast-path")) {
+                fastPath = false;
+                continue;
+            }
             String value = i + 1 < args.length ? args[i + 1] : null;
             switch (args[i]) {
                 case "--program" -> programClass = need(args[i], value);
@@ -49,11 +56,13 @@ public final class ServerMain {
             usage("--program CLASS is required");
         }
         String className = programClass;
-        Function<MapStore, XpsProgram> factory = XpsStack.load(programClass, Thread.currentThread().getContextClassLoader());
+        Function<MapStore, XpsProgram> loaded = XpsStack.load(programClass, Thread.currentThread().getContextClassLoader());
+        Function<MapStore, XpsProgram> factory = fastPath ? loaded : store -> new NoFastPath(loaded.apply(store));
         MapStore maps = new MapStore();
         Service service = kind.equals("kv") ? new KvService(maps, mapName) : new HttpService();
         XpsStack stack = XpsStack.builder(maps, factory).service(service).build();
-        EntryPoint entry = stack.program().entryPoints().stream()
+        XpsProgram program = stack.program() instanceof NoFastPath off ? off.program() : stack.program();
+        EntryPoint entry = program.entryPoints().stream()
                 .filter(e -> e.predicate().protocol() == Protocol.TCP).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException(className + " has no TCP entry point"));
         int logical = entry.predicate().dstPort().low();
@@ -61,9 +70,10 @@ public final class ServerMain {
             stack.maps().get(mapName); // fail early when the program does not declare the map
         }
         InetSocketAddress at = stack.listenTcp(new InetSocketAddress(bind, port < 0 ? logical : port), logical);
-        System.out.printf("xps-%s: %s (%s) on %s:%d, transport %s; handlers see port %d (entry '%s')%n", kind,
+        System.out.printf("xps-%s: %s (%s) on %s:%d, transport %s; handlers see port %d (entry '%s')%s%n", kind,
                 stack.program().sourceFile(), programClass, at.getHostString(), at.getPort(),
-                stack.isEpoll() ? "epoll" : "nio", logical, entry.name());
+                stack.isEpoll() ? "epoll" : "nio", logical, entry.name(),
+                fastPath ? "" : "; fast path OFF (--no-fast-path: every segment goes to the service)");
         System.out.flush();
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -82,7 +92,7 @@ public final class ServerMain {
 
     private static void usage(String problem) {
         System.err.println("xps-server: " + problem);
-        System.err.println("usage: ServerMain kv|http --program CLASS [--port N] [--bind ADDR] [--map NAME]");
+        System.err.println("usage: ServerMain kv|http --program CLASS [--port N] [--bind ADDR] [--map NAME] [--no-fast-path]");
         System.exit(2);
     }
 }
