@@ -200,6 +200,8 @@ bench_main() {
   for mode in "${modes[@]}"; do scenario_stop "$mode"; done
 
   python3 "$BENCH/lib/summary.py" "$RESULTS_TSV" | tee -a "$RESULTS_TXT"
+  # Results are committed: paths relative to the repository, not this machine's checkout.
+  sed -i "s#$ROOT/#./#g; s#$ROOT#.#g" "$RESULTS_TXT"
   if [ "$PLOT" = 1 ]; then
     if command -v gnuplot >/dev/null 2>&1; then
       "$BENCH/plot" "$RESULTS_TSV" && log "plot: ${RESULTS_TSV%.tsv}.png"
