@@ -32,7 +32,7 @@
 #   scenario_parse TEST OUT
 #                          print one line: "RPS P50_MS P99_MS [NOTE]" (NOTE: one word, no spaces)
 #
-# Planned kernel scenarios (to be written by the eBPF side; none exists yet):
+# Kernel scenarios: kernel-redis exists (bench/scenarios/kernel-redis.sh); still planned:
 #   kernel-redis      redis-server on loopback; baseline: plain; fast: `bin/xps` agent attaching
 #                     samples/redis-get.xps (sock_ops + sk_skb + sk_msg) to its cgroup/port; load:
 #                     redis-benchmark exactly as java-kv. SCENARIO_RESIDENT=0 if both cannot run on
