@@ -1,0 +1,122 @@
+package dev.xps.consensus.wire;
+
+import java.nio.ByteBuffer;
+import java.util.Optional;
+
+/**
+ * The byte format of {@link VrMessage}s, big-endian, as specified in docs/consensus.md. The eBPF data plane
+ * reads and writes the same bytes, so this class and the generated C must change together.
+ *
+ * <p>{@link #decode} never throws on bad input: a datagram that is not a well-formed message of this version
+ * yields {@link Optional#empty()} (the data plane counts it as {@code bad} and drops it).
+ */
+public final class Wire {
+    public static final int MAGIC = 0x5856; // "XV"
+    public static final int VERSION = 1;
+    public static final int HEADER_BYTES = 12;
+    public static final int TYPE_PREPARE = 1;
+    public static final int TYPE_PREPARE_OK = 2;
+    public static final int TYPE_COMMIT = 3;
+    /** PREPARE body before the request bytes: op, commit, client IPv4, client port, length. */
+    public static final int PREPARE_FIXED_BYTES = 8 + 8 + 4 + 2 + 2;
+    /** The largest request a PREPARE can carry in one UDP/IPv4 datagram without fragmentation at MTU 1500. */
+    public static final int MAX_REQUEST = 1500 - 20 - 8 - HEADER_BYTES - PREPARE_FIXED_BYTES;
+    /** Members are indexed 0 .. 62 (the language allows at most 63 replicas). */
+    public static final int MAX_MEMBERS = 63;
+
+    private Wire() {}
+
+    public static byte[] encode(VrMessage m) {
+        ByteBuffer b = switch (m) {
+            case VrMessage.Prepare p -> {
+                byte[] req = p.request();
+                yield header(TYPE_PREPARE, p, PREPARE_FIXED_BYTES + req.length).putLong(p.op()).putLong(p.commit())
+                        .putInt(p.clientIpv4()).putShort((short) p.clientPort()).putShort((short) req.length)
+                        .put(req);
+            }
+            case VrMessage.PrepareOk ok -> header(TYPE_PREPARE_OK, ok, 8).putLong(ok.op());
+            case VrMessage.Commit c -> header(TYPE_COMMIT, c, 8).putLong(c.commit());
+        };
+        return b.array();
+    }
+
+    /** The message in {@code datagram}, or empty when it is not one (wrong magic, version, type or length). */
+    public static Optional<VrMessage> decode(byte[] datagram) {
+        return decode(datagram, 0, datagram.length);
+    }
+
+    public static Optional<VrMessage> decode(byte[] buf, int offset, int length) {
+        if (length < HEADER_BYTES || offset < 0 || offset + length > buf.length) {
+            return Optional.empty();
+        }
+        ByteBuffer b = ByteBuffer.wrap(buf, offset, length);
+        if ((b.getShort() & 0xffff) != MAGIC || (b.get() & 0xff) != VERSION) {
+            return Optional.empty();
+        }
+        int type = b.get() & 0xff;
+        int view = b.getInt();
+        int sender = b.get() & 0xff;
+        if (b.get() != 0 || b.get() != 0 || b.get() != 0 || sender >= MAX_MEMBERS || view < 0) {
+            return Optional.empty();
+        }
+        int body = length - HEADER_BYTES;
+        try {
+            return switch (type) {
+                case TYPE_PREPARE -> {
+                    if (body < PREPARE_FIXED_BYTES) {
+                        yield Optional.empty();
+                    }
+                    long op = b.getLong();
+                    long commit = b.getLong();
+                    int ip = b.getInt();
+                    int port = b.getShort() & 0xffff;
+                    int len = b.getShort() & 0xffff;
+                    if (len != body - PREPARE_FIXED_BYTES || len > MAX_REQUEST) {
+                        yield Optional.empty();
+                    }
+                    byte[] req = new byte[len];
+                    b.get(req);
+                    yield Optional.of(new VrMessage.Prepare(view, sender, op, commit, ip, port, req));
+                }
+                case TYPE_PREPARE_OK -> body != 8 ? Optional.empty()
+                        : Optional.of(new VrMessage.PrepareOk(view, sender, b.getLong()));
+                case TYPE_COMMIT -> body != 8 ? Optional.empty()
+                        : Optional.of(new VrMessage.Commit(view, sender, b.getLong()));
+                default -> Optional.empty();
+            };
+        } catch (IllegalArgumentException e) {
+            return Optional.empty(); // a field out of range (negative op): not a message of ours
+        }
+    }
+
+    private static ByteBuffer header(int type, VrMessage m, int bodyBytes) {
+        ByteBuffer b = ByteBuffer.allocate(HEADER_BYTES + bodyBytes);
+        return b.putShort((short) MAGIC).put((byte) VERSION).put((byte) type).putInt(m.view())
+                .put((byte) m.sender()).put((byte) 0).put((byte) 0).put((byte) 0);
+    }
+
+    static void checkHeader(int view, int sender) {
+        if (view < 0) {
+            throw new IllegalArgumentException("view must be >= 0, got " + view);
+        }
+        if (sender < 0 || sender >= MAX_MEMBERS) {
+            throw new IllegalArgumentException("member index must be 0.." + (MAX_MEMBERS - 1) + ", got " + sender);
+        }
+    }
+
+    static void checkOp(long op) {
+        if (op < 0) {
+            throw new IllegalArgumentException("op numbers are >= 0, got " + op);
+        }
+    }
+
+    static void checkPort(int port) {
+        if (port < 0 || port > 0xffff) {
+            throw new IllegalArgumentException("port out of range: " + port);
+        }
+    }
+
+    static String ipv4(int ip) {
+        return (ip >>> 24) + "." + ((ip >>> 16) & 0xff) + "." + ((ip >>> 8) & 0xff) + "." + (ip & 0xff);
+    }
+}
