@@ -419,6 +419,20 @@ static __always_inline void xps_copy(__u8 *dst, __u32 dst_cap, const __u8 *src, 
 static __always_inline void xps_copy_window(const struct xps_window *w, __u32 off, __u32 n,
 					    __u8 *dst, __u32 cap)
 {
+	/* Small values (the usual keys): a word per step, masked, instead of two dynptr calls and a
+	 * zero fill; no branch depends on the data. dst is map memory (handler locals). */
+	if (cap <= 256 && cap % 8 == 0) {
+		if (n > cap)
+			n = cap;
+		for (__u32 k = 0; k < cap; k += 8) {
+			__u64 v = *(const __u64 *)&w->b[(off + k) & XPS_WMASK];
+			__u32 r = n > k ? n - k : 0;
+			__u64 keep = r >= 8 ? ~0ULL : (1ULL << (8 * r)) - 1;
+
+			*(__u64 *)(dst + k) = v & keep;
+		}
+		return;
+	}
 	xps_copy(dst, cap, w->b, sizeof(w->b), off, n);
 }
 
@@ -447,10 +461,14 @@ static __always_inline int xps_bytes_at(const struct xps_window *w, struct xps_m
 	return 0;
 }
 
-/* The delimiter search of until / skip_until, one candidate position per bpf_loop step. */
+/* The delimiter search of until / skip_until: one bpf_loop step per 8-byte block of the window.
+ * A word-at-a-time test finds the block's bytes equal to the delimiter's first byte (it may flag
+ * a byte after a true match, never miss one); each flagged position in range is then compared in
+ * full, lowest first. */
 struct xps_find {
 	const struct xps_window *w;
 	__u32 from;
+	__u32 last;
 	__u32 dlen;
 	__u32 found;
 	__u8 delim[XPS_MAX_DELIMITER];
@@ -459,16 +477,31 @@ struct xps_find {
 static long xps_find_step(__u32 i, void *ctx)
 {
 	struct xps_find *f = ctx;
-	__u32 at = f->from + i;
+	__u32 base = (f->from & ~7u) + 8 * i;
+	__u64 x, flagged;
 
-	for (__u32 j = 0; j < XPS_MAX_DELIMITER; j++) {
-		if (j >= f->dlen)
-			break;
-		if (xps_byte(f->w, at + j) != f->delim[j])
-			return 0;
+	if (base > f->last)
+		return 1;
+	x = *(const __u64 *)&f->w->b[base & XPS_WMASK & ~7u] ^ (0x0101010101010101ULL * f->delim[0]);
+	flagged = (x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL;
+	if (!flagged)
+		return 0;
+	for (__u32 k = 0; k < 8; k++) {
+		__u32 at = base + k;
+		__u32 j;
+
+		if (!(flagged & (0x80ULL << (8 * k))) || at < f->from || at > f->last)
+			continue;
+		for (j = 1; j < XPS_MAX_DELIMITER; j++) {
+			if (j >= f->dlen || xps_byte(f->w, at + j) != f->delim[j])
+				break;
+		}
+		if (j >= f->dlen || j == XPS_MAX_DELIMITER) {
+			f->found = at;
+			return 1;
+		}
 	}
-	f->found = at;
-	return 1;
+	return 0;
 }
 
 /* Where the first delimiter at most max bytes after the cursor starts (handler-runtime's
@@ -485,8 +518,10 @@ static __always_inline int xps_find(const struct xps_window *w, struct xps_msg *
 	if (m->size >= dlen) {
 		if (last > m->size - dlen)
 			last = m->size - dlen;
-		if (last >= m->cursor)
-			bpf_loop((__u32)(last - m->cursor + 1), xps_find_step, &f, 0);
+		if (last >= m->cursor) {
+			f.last = (__u32)last;
+			bpf_loop((__u32)((last - (m->cursor & ~7u)) / 8 + 1), xps_find_step, &f, 0);
+		}
 	}
 	if (f.found != XPS_NOT_FOUND) {
 		*at = f.found;
@@ -669,22 +704,38 @@ static __always_inline void xps_out_lit(struct xps_scratch *s, const char *lit, 
 	s->resp_len = pos + len;
 }
 
-/* decimal(v): unsigned, no padding. All 20 digits are written (from the end, into a stack
- * buffer); the significant ones are then appended. */
+/* The 9 decimal digits of part (< 10^9) into buf[at - 8 .. at], by multiplying by the inverse of
+ * 10 (exact for 32-bit values) rather than dividing; *digits becomes the count of significant
+ * digits so far, counted from the right, if this part has any. */
+static __always_inline void xps_decimal9(__u8 *buf, __u32 at, __u32 part, __u32 base, __u32 *digits)
+{
+	for (__u32 k = 0; k < 9; k++) {
+		__u32 q = (__u32)(((__u64)part * 0xCCCCCCCDULL) >> 35);
+
+		buf[at - k] = '0' + (part - q * 10);
+		if (part)
+			*digits = base + k + 1;
+		part = q;
+	}
+}
+
+/* decimal(v): unsigned, no padding. All 27 positions are written (from the end, into a stack
+ * buffer) from three parts of at most 9 digits — two divisions instead of twenty; the
+ * significant digits are then appended. */
 static __always_inline void xps_out_decimal(struct xps_scratch *s, __u64 v)
 {
-	__u8 buf[48] = {};	/* 20 digits, and room for the verifier to see any 20 bytes from digit 0..19 */
+	__u8 buf[56] = {};	/* 27 positions, and room for the verifier to see any 27 bytes from 0..26 */
 	__u32 digits = 1;
+	__u64 high = v / 1000000000ULL;
 
-	for (__u32 k = 0; k < 20; k++) {
-		buf[19 - k] = '0' + v % 10;
-		if (v >= 10)
-			digits = k + 2;
-		v /= 10;
-	}
+	xps_decimal9(buf, 26, (__u32)(v - high * 1000000000ULL), 0, &digits);
+	xps_decimal9(buf, 17, (__u32)(high % 1000000000ULL), 9, &digits);
+	xps_decimal9(buf, 8, (__u32)(high / 1000000000ULL), 18, &digits);
 	if (digits > 20)
 		digits = 20;
-	xps_out_bytes(s, &buf[20 - digits], digits, digits);
+	if (digits < 1)
+		digits = 1;
+	xps_out_bytes(s, &buf[27 - digits], digits, digits);
 }
 
 /* u8(v) / u16be(v) / u32le(v) / ...: the low width bytes in that order. */

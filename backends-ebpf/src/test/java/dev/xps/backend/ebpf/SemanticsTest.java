@@ -70,6 +70,56 @@ class SemanticsTest {
                 test "only letters fold" { send "hello{!"; expect drop; }
                 test "expect is exact" { send "hello[?"; expect drop; }
                 """);
+        // The runtime prints decimal(x) in three 9-digit parts: every part boundary, both ends.
+        PROGRAMS.put("decimal-parts", """
+                handler d on udp port 1011 {
+                  decode { x = u64be; } else drop;
+                  encode { decimal(x) }
+                  return tx;
+                }
+                test "0" { send x"0000000000000000"; expect tx "0"; }
+                test "9" { send x"0000000000000009"; expect tx "9"; }
+                test "10" { send x"000000000000000a"; expect tx "10"; }
+                test "999999999" { send x"000000003b9ac9ff"; expect tx "999999999"; }
+                test "1000000000" { send x"000000003b9aca00"; expect tx "1000000000"; }
+                test "1000000001" { send x"000000003b9aca01"; expect tx "1000000001"; }
+                test "4294967295" { send x"00000000ffffffff"; expect tx "4294967295"; }
+                test "4294967296" { send x"0000000100000000"; expect tx "4294967296"; }
+                test "999999999999999999" { send x"0de0b6b3a763ffff"; expect tx "999999999999999999"; }
+                test "1000000000000000000" { send x"0de0b6b3a7640000"; expect tx "1000000000000000000"; }
+                test "12345678901234567890" { send x"ab54a98ceb1f0ad2"; expect tx "12345678901234567890"; }
+                test "18446744073709551615" { send x"ffffffffffffffff"; expect tx "18446744073709551615"; }
+                """);
+        // The delimiter search tests 8 bytes at a time for the delimiter's first byte and then
+        // compares in full: a delimiter at every offset around block boundaries, after bytes
+        // that look like its start; a short value (word copy) and a long one (over 256 bytes).
+        PROGRAMS.put("until-blocks", """
+                handler u on udp port 1012 {
+                  decode { skip 3; k = until "abc" max 40; rest = until "\\n" max 300; } else drop;
+                  encode { decimal(len(k)) ":" k "|" rest }
+                  return tx;
+                }
+                test "delimiter after 0 first-byte lookalikes" { send "xyzabc!\\n"; expect tx "0:|!"; }
+                test "delimiter after 1 first-byte lookalikes" { send "xyzaabc!\\n"; expect tx "1:a|!"; }
+                test "delimiter after 4 first-byte lookalikes" { send "xyzaaaaabc!\\n"; expect tx "4:aaaa|!"; }
+                test "delimiter after 5 first-byte lookalikes" { send "xyzaaaaaabc!\\n"; expect tx "5:aaaaa|!"; }
+                test "delimiter after 7 first-byte lookalikes" { send "xyzaaaaaaaabc!\\n"; expect tx "7:aaaaaaa|!"; }
+                test "delimiter after 8 first-byte lookalikes" { send "xyzaaaaaaaaabc!\\n"; expect tx "8:aaaaaaaa|!"; }
+                test "delimiter after 9 first-byte lookalikes" { send "xyzaaaaaaaaaabc!\\n"; expect tx "9:aaaaaaaaa|!"; }
+                test "delimiter after 12 first-byte lookalikes" { send "xyzaaaaaaaaaaaaabc!\\n"; expect tx "12:aaaaaaaaaaaa|!"; }
+                test "delimiter after 13 first-byte lookalikes" { send "xyzaaaaaaaaaaaaaabc!\\n"; expect tx "13:aaaaaaaaaaaaa|!"; }
+                test "delimiter after 15 first-byte lookalikes" { send "xyzaaaaaaaaaaaaaaaabc!\\n"; expect tx "15:aaaaaaaaaaaaaaa|!"; }
+                test "delimiter after 16 first-byte lookalikes" { send "xyzaaaaaaaaaaaaaaaaabc!\\n"; expect tx "16:aaaaaaaaaaaaaaaa|!"; }
+                test "delimiter after 17 first-byte lookalikes" { send "xyzaaaaaaaaaaaaaaaaaabc!\\n"; expect tx "17:aaaaaaaaaaaaaaaaa|!"; }
+                test "delimiter after 24 first-byte lookalikes" { send "xyzaaaaaaaaaaaaaaaaaaaaaaaaabc!\\n"; expect tx "24:aaaaaaaaaaaaaaaaaaaaaaaa|!"; }
+                test "delimiter after 31 first-byte lookalikes" { send "xyzaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaabc!\\n"; expect tx "31:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa|!"; }
+                test "delimiter after 36 first-byte lookalikes" { send "xyzaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaabc!\\n"; expect tx "36:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa|!"; }
+                test "delimiter after 37 first-byte lookalikes" { send "xyzaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaabc!\\n"; expect tx "37:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa|!"; }
+                test "a partial delimiter before the real one" { send "xyzababcabc!\\n"; expect tx "2:ab|abc!"; }
+                test "no delimiter within the maximum is malformed" { send "xyzaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaabc!\\n"; expect drop; }
+                test "no delimiter yet is incomplete" { send "xyzaaab"; expect pass; }
+                test "a value over 256 bytes" { send "xyzabc01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\\n"; expect tx "0:|01234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"; }
+                """);
         PROGRAMS.put("until", """
                 handler u on udp port 1003 {
                   decode { k = until "\\r\\n" max 4; skip_until "##" max 3; } else drop;
