@@ -101,11 +101,10 @@ scenario_stop() {
   fi
 }
 
-kr_verdict_stats() { # prints "run_time_ns run_cnt" of the redis_verdict program
-  bpftool -j prog show name redis_verdict 2>/dev/null | python3 -c '
+kr_verdict_stats() { # prints "run_time_ns run_cnt" of this context's redis_verdict program (by its pin)
+  bpftool -j prog show pinned "$KR_PINS/redis/progs/redis_verdict" 2>/dev/null | python3 -c '
 import json, sys
-progs = json.load(sys.stdin)
-p = progs[0] if isinstance(progs, list) else progs
+p = json.load(sys.stdin)
 print(p.get("run_time_ns", 0), p.get("run_cnt", 0))' 2>/dev/null || echo "0 0"
 }
 
