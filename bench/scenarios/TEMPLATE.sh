@@ -32,16 +32,10 @@
 #   scenario_parse TEST OUT
 #                          print one line: "RPS P50_MS P99_MS [NOTE]" (NOTE: one word, no spaces)
 #
-# Kernel scenarios: kernel-redis exists (bench/scenarios/kernel-redis.sh); still planned:
-#   kernel-redis      redis-server on loopback; baseline: plain; fast: `bin/xps` agent attaching
-#                     samples/redis-get.xps (sock_ops + sk_skb + sk_msg) to its cgroup/port; load:
-#                     redis-benchmark exactly as java-kv. SCENARIO_RESIDENT=0 if both cannot run on
-#                     distinct ports; needs root. The kernel's own cost per handler run:
-#                     sysctl kernel.bpf_stats_enabled=1 and bpftool prog show (run_time_ns / run_cnt)
-#                     in scenario_describe or as a NOTE.
-#   kernel-memcached  memcached UDP behind the XDP program (veth pair in a netns, not lo: XDP on
-#                     loopback is generic mode only); load: memaslap/mc-crusher.
-#   kernel-nginx      nginx behind samples/http-block.xps; load: wrk as java-http.
+# Kernel scenarios to copy from: kernel-redis (cgroup + bin/xps load --cgroup, TCP), kernel-memcached
+# (netns + veth + bin/xps load --interface, XDP), kernel-nginx. Each reads the kernel's own cost per
+# program run (kernel.bpf_stats_enabled; bpftool prog show pinned PIN: run_time_ns / run_cnt) into
+# the note column.
 
 scenario_setup() { die "TEMPLATE is not a scenario"; }
 scenario_tests() { echo example; }
