@@ -22,6 +22,10 @@ public final class NfpBackend implements Backend {
     /** One UDP datagram in one Ethernet frame: 1500 - 20 (IPv4) - 8 (UDP). */
     static final int MAX_DATAGRAM = 1472;
 
+    /** Why TCP is refused, in the diagnostic. */
+    static final String TCP_REASON = "a NIC that answers or drops bytes of a stream the host owns would break the "
+            + "host's TCP sequence numbers";
+
     @Override
     public String name() {
         return "nfp";
@@ -40,9 +44,11 @@ public final class NfpBackend implements Backend {
         // NIC consumed leave a hole the host waits for forever). That needs TCP splicing state in
         // the NIC for both directions, which this target does not do: TCP handlers are refused.
         // On UDP, 'reset' is the same as drop (docs/language.md), so it is expressible.
-        // Consensus blocks are not lowered (a warning, the handlers still compile).
+        // Consensus blocks are not lowered (a warning, the handlers still compile). Everything else,
+        // hash-map writes, bytes values, keys and encodes of run-time length included, is C.
         return Capabilities.allExcept(Feature.TCP, Feature.CONSENSUS)
-                .withLimits(MAX_DATAGRAM, MAX_DATAGRAM, 256, 1024, 1L << 22);
+                .withLimits(MAX_DATAGRAM, MAX_DATAGRAM, 256, 1024, 1L << 22)
+                .because(Feature.TCP, TCP_REASON);
     }
 
     @Override

@@ -22,13 +22,16 @@ class NfpRefusalTest {
                 .map(x -> x.location().line() + ": " + x.message()).toList();
     }
 
+    /** The whole diagnostic: what is refused and why (the host's sequence numbers). */
+    static final String TCP = "target 'nfp' cannot express a TCP handler: a NIC that answers or drops bytes of a "
+            + "stream the host owns would break the host's TCP sequence numbers";
+
     @Test
     void tcpSamplesAreRefusedNamingTheLine() {
         for (String sample : List.of("redis-get.xps", "http-block.xps", "redis-cluster-bus.xps")) {
             Diagnostics d = new Diagnostics();
             assertFalse(CapabilityChecker.check(SampleFiles.compile(SampleFiles.named(sample)), new NfpBackend(), d));
-            Diagnostic first = d.sorted().stream().filter(x -> x.message().equals(
-                    "target 'nfp' cannot express a TCP handler")).findFirst().orElseThrow();
+            Diagnostic first = d.sorted().stream().filter(x -> x.message().equals(TCP)).findFirst().orElseThrow();
             assertTrue(first.location().line() > 0, sample);
             assertEquals(sample, first.location().file());
         }
@@ -36,8 +39,35 @@ class NfpRefusalTest {
 
     @Test
     void aTcpHandler() {
-        assertEquals(List.of("1: target 'nfp' cannot express a TCP handler"), errors("t.xps",
+        assertEquals(List.of("1: " + TCP), errors("t.xps",
                 "handler h on tcp port 80 { return pass; }\ntest \"x\" { send \"a\"; expect pass; }\n"));
+    }
+
+    @Test
+    void theReasonIsPartOfTheCapabilities() {
+        assertEquals(java.util.Optional.of(NfpBackend.TCP_REASON),
+                new NfpBackend().capabilities().reason(dev.xps.compiler.target.Feature.TCP));
+        assertTrue(NfpBackend.TCP_REASON.contains("sequence numbers") && NfpBackend.TCP_REASON.contains("host owns"));
+    }
+
+    @Test
+    void whatP4BmV2RefusesTheNicExpresses() {
+        // Hash-map writes, bytes values, keys shorter than declared and encodes after run-time lengths are C here.
+        Diagnostics d = new Diagnostics();
+        boolean ok = CapabilityChecker.check(SampleFiles.compile("t.xps", """
+                map m : hash<bytes[8], bytes[16]> capacity 4;
+                handler h on udp port 80 {
+                  decode { k = u8; key = bytes[4]; } else drop;
+                  update m[key] = "value";
+                  v = lookup m["abc"] else pass;
+                  if k == 1 { encode { "a" } } else { encode { "bc" } }
+                  encode { v }
+                  encode { "!" }
+                  delete m[key];
+                  return tx;
+                }
+                """), new NfpBackend(), d);
+        assertTrue(ok, () -> d.sorted().toString());
     }
 
     @Test

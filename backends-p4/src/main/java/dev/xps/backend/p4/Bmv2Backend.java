@@ -19,6 +19,10 @@ import java.util.Optional;
  * a {@code README.md}. See backends-p4/README.md for the design and for what is refused and why.
  */
 public final class Bmv2Backend implements Backend {
+    /** Why TCP is refused, in the diagnostic. */
+    static final String TCP_REASON = "a switch that answers or drops bytes of a stream the host owns would break "
+            + "the host's TCP sequence numbers";
+
     @Override
     public String name() {
         return Bmv2Generator.TARGET;
@@ -37,20 +41,30 @@ public final class Bmv2Backend implements Backend {
         // decimal text, case-insensitive matches and frame need data-dependent offsets or loops
         // over bytes, which a P4 control cannot do; log maps need an atomic counter plus storage
         // per entry that BMv2 registers cannot make consistent across packets. On UDP 'reset' is
-        // drop. More limits, which the capability model cannot say, are checked in generate():
-        // integer map values only, bytes keys of exactly their declared size, no writes to hash
-        // maps (tables belong to the control plane), encodes at fixed positions.
+        // drop. A hash map is an exact-match table: its entries belong to the control plane (no
+        // writes from a handler), its key has one width (bytes[N] keys of exactly N bytes) and its
+        // action parameter, like a register cell, holds an integer (no bytes values). The response
+        // is a stack of one-byte headers written at constant indexes (encodes at fixed positions).
+        // Together these make every bytes value's length known at compile time, which the
+        // generator relies on.
         return Capabilities.allExcept(Feature.TCP, Feature.VARIABLE_LENGTH_FIELDS, Feature.DECIMAL_TEXT,
-                Feature.CASE_INSENSITIVE_MATCH, Feature.EXPLICIT_FRAME, Feature.LOG_MAPS, Feature.CONSENSUS)
-                .withLimits(256, 256, 64, 8, 1L << 20);
+                        Feature.CASE_INSENSITIVE_MATCH, Feature.EXPLICIT_FRAME, Feature.LOG_MAPS, Feature.CONSENSUS,
+                        Feature.HASH_MAP_WRITES, Feature.BYTES_MAP_VALUES, Feature.BYTES_KEYS_OF_OTHER_LENGTHS,
+                        Feature.ENCODE_AT_VARIABLE_POSITION)
+                .withLimits(256, 256, 64, 8, 1L << 20)
+                .because(Feature.TCP, TCP_REASON)
+                .because(Feature.HASH_MAP_WRITES, "P4 tables are written by the control plane only")
+                .because(Feature.BYTES_MAP_VALUES, "a table action parameter or a register cell holds an integer")
+                .because(Feature.BYTES_KEYS_OF_OTHER_LENGTHS, "a table key has one fixed width")
+                .because(Feature.ENCODE_AT_VARIABLE_POSITION, "the response is built at positions fixed at "
+                        + "compile time");
     }
 
     @Override
     public List<GeneratedFile> generate(IrModule module, Diagnostics diagnostics) {
-        Bmv2Generator generator = new Bmv2Generator(module, diagnostics);
-        if (!generator.check()) {
-            return List.of();
-        }
+        // Called only for modules that passed the capability check, which refuses everything the
+        // generator cannot lower: it reports nothing of its own.
+        Bmv2Generator generator = new Bmv2Generator(module);
         String base = module.baseName();
         String dir = "p4-bmv2/" + base + "/";
         String p4 = generator.generate();

@@ -1,6 +1,5 @@
 package dev.xps.backend.p4;
 
-import dev.xps.compiler.diag.Diagnostics;
 import dev.xps.compiler.diag.SourceLocation;
 import dev.xps.compiler.ir.ByteOrder;
 import dev.xps.compiler.ir.DecodeOp;
@@ -21,7 +20,6 @@ import dev.xps.compiler.ir.Verdict;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -35,9 +33,11 @@ import java.util.Set;
  *
  * <p>Hash maps become exact-match tables (one per lookup site, filled by the control plane),
  * arrays become registers, the response is a second stack of one-byte headers, and a tx reflects
- * the packet out of its ingress port. What the capability model cannot say about this target
- * (integer-only map values, fixed-length keys, no hash-map writes, encodes at fixed positions)
- * is checked here and refused with the same kind of diagnostic, before any file is produced.
+ * the packet out of its ingress port. Everything this generator cannot lower (integer-only map
+ * values, bytes keys of exactly their declared size, no hash-map writes, encodes at positions known
+ * at compile time, no variable-length fields) is refused by the capability model
+ * ({@link Bmv2Backend#capabilities()}) before it is called; so every bytes value has a length known
+ * at compile time here.
  */
 final class Bmv2Generator {
     static final String TARGET = "p4-bmv2";
@@ -47,9 +47,6 @@ final class Bmv2Generator {
 
     private final IrModule module;
     private final String file;
-    private final Diagnostics diagnostics;
-    private final List<String[]> refusals = new ArrayList<>();
-    private final Set<String> refused = new LinkedHashSet<>();
 
     /** Table entries description for the control plane, one per lookup site. */
     final List<LookupSite> sites = new ArrayList<>();
@@ -59,10 +56,9 @@ final class Bmv2Generator {
     record LookupSite(IrMap map, String control, String table, String keyField, int keyBits, String action,
                       int valueBits, SourceLocation location) {}
 
-    Bmv2Generator(IrModule module, Diagnostics diagnostics) {
+    Bmv2Generator(IrModule module) {
         this.module = module;
         this.file = fileName(module.sourceFile());
-        this.diagnostics = diagnostics;
     }
 
     static String fileName(String path) {
@@ -80,152 +76,6 @@ final class Bmv2Generator {
 
     String at(SourceLocation l) {
         return file + ":" + l.line();
-    }
-
-    private void refuse(SourceLocation at, String construct) {
-        String message = "target '" + TARGET + "' cannot express " + construct;
-        if (refused.add(at + message)) {
-            diagnostics.error(at, message);
-            refusals.add(new String[] {at.toString(), message});
-        }
-    }
-
-    // ------------------------------------------------------------------ the subset
-
-    /** Reports what this target cannot express; true when everything fits. */
-    boolean check() {
-        for (IrMap m : module.maps()) {
-            if (!(m.valueType() instanceof IrType.Int)) {
-                refuse(m.location(), "a map with bytes values ('" + m.name() + "'): a table action parameter or a "
-                        + "register holds an integer");
-            }
-        }
-        for (IrHandler h : module.handlers()) {
-            Map<String, Integer> fixed = new HashMap<>();
-            checkStatements(h, h.body(), fixed);
-            checkEncodePositions(h);
-        }
-        return refusals.isEmpty();
-    }
-
-    private void checkStatements(IrHandler h, List<IrStmt> body, Map<String, Integer> fixed) {
-        for (IrStmt s : body) {
-            switch (s) {
-                case IrStmt.Decode d -> {
-                    for (DecodeOp op : d.ops()) {
-                        if (op instanceof DecodeOp.FixedBytes f) {
-                            fixed.put(f.target().name(), f.size());
-                        }
-                    }
-                }
-                case IrStmt.Let l -> {
-                    if (l.target().type() instanceof IrType.Bytes) {
-                        Integer n = fixedSize(l.value(), fixed);
-                        if (n == null) {
-                            refuse(l.location(), "a bytes value whose length is not known at compile time");
-                        } else {
-                            fixed.put(l.target().name(), n);
-                        }
-                    }
-                }
-                case IrStmt.Lookup l -> checkKey(l.map(), l.key(), fixed, l.location());
-                case IrStmt.Update u -> {
-                    if (u.map().kind() == MapKind.HASH) {
-                        refuse(u.location(), "a write to hash map '" + u.map().name() + "' (P4 tables are written "
-                                + "by the control plane only)");
-                    }
-                    checkKey(u.map(), u.key(), fixed, u.location());
-                }
-                case IrStmt.Delete d -> {
-                    if (d.map().kind() == MapKind.HASH) {
-                        refuse(d.location(), "a delete from hash map '" + d.map().name() + "' (P4 tables are "
-                                + "written by the control plane only)");
-                    }
-                    checkKey(d.map(), d.key(), fixed, d.location());
-                }
-                case IrStmt.Append a -> refuse(a.location(), "a log append");
-                case IrStmt.If i -> {
-                    checkExpr(i.condition(), fixed, i.location());
-                    checkStatements(h, i.then(), new HashMap<>(fixed));
-                    checkStatements(h, i.otherwise(), new HashMap<>(fixed));
-                }
-                case IrStmt.Encode e -> {
-                    for (EncodeItem item : e.items()) {
-                        if (item instanceof EncodeItem.Value v && fixedSize(v.bytes(), fixed) == null) {
-                            refuse(e.location(), "an encoded bytes value whose length is not known at compile time");
-                        }
-                    }
-                }
-                case IrStmt.Return r -> { }
-            }
-        }
-    }
-
-    private void checkKey(IrMap map, IrExpr key, Map<String, Integer> fixed, SourceLocation at) {
-        if (map.keyType() instanceof IrType.Bytes b) {
-            Integer n = fixedSize(key, fixed);
-            if (n == null || n != b.maxLength()) {
-                refuse(at, "a key of map '" + map.name() + "' that is not exactly " + b.maxLength()
-                        + " bytes (a table key has a fixed width)");
-            }
-        }
-    }
-
-    private void checkExpr(IrExpr e, Map<String, Integer> fixed, SourceLocation at) {
-        if (e instanceof IrExpr.Binary b) {
-            if (b.left().type() instanceof IrType.Bytes && (fixedSize(b.left(), fixed) == null
-                    || fixedSize(b.right(), fixed) == null)) {
-                refuse(at, "a comparison of bytes whose length is not known at compile time");
-            }
-            checkExpr(b.left(), fixed, at);
-            checkExpr(b.right(), fixed, at);
-        } else if (e instanceof IrExpr.Not n) {
-            checkExpr(n.operand(), fixed, at);
-        }
-    }
-
-    private static Integer fixedSize(IrExpr e, Map<String, Integer> fixed) {
-        return switch (e) {
-            case IrExpr.BytesConst c -> c.value().length;
-            case IrExpr.LocalRef r -> fixed.get(r.local().name());
-            default -> null;
-        };
-    }
-
-    /** Encodes are written at positions known at compile time: refuse an encode whose position is not. */
-    private void checkEncodePositions(IrHandler h) {
-        positions(h.body(), 0);
-    }
-
-    /** Returns the response length after the statements, -1 when unknown, -2 when every path returned. */
-    private int positions(List<IrStmt> body, int pos) {
-        for (IrStmt s : body) {
-            switch (s) {
-                case IrStmt.Encode e -> {
-                    if (pos < 0) {
-                        refuse(e.location(), "an encode after branches that encode different lengths (the response "
-                                + "is built at fixed positions)");
-                        return -2;
-                    }
-                    for (EncodeItem item : e.items()) {
-                        pos += item.maxLength();
-                    }
-                }
-                case IrStmt.If i -> {
-                    int a = positions(i.then(), pos);
-                    int b = positions(i.otherwise(), pos);
-                    if (a == -2 && b == -2) {
-                        return -2;
-                    }
-                    pos = a == -2 ? b : b == -2 ? a : a == b ? a : -1;
-                }
-                case IrStmt.Return r -> {
-                    return -2;
-                }
-                default -> { }
-            }
-        }
-        return pos;
     }
 
     // ------------------------------------------------------------------ generation
@@ -594,7 +444,11 @@ final class Bmv2Generator {
 
         private int sizeOf(String local) {
             Integer n = sizes.get(local);
-            return n == null ? 1 : n;
+            if (n == null) {
+                throw new IllegalStateException("bytes local '" + local + "' has no length known at compile time: "
+                        + "the capability model refuses what makes it so");
+            }
+            return n;
         }
 
         /** Writes statements; returns the response length after them (every encode is at a fixed position). */
@@ -647,7 +501,7 @@ final class Bmv2Generator {
                     body.append(ind).append("    ").append(reg(d.map())).append(".write((bit<32>) ").append(index)
                             .append(", 0);\n").append(ind).append("}\n");
                 }
-                case IrStmt.Append a -> throw new IllegalStateException("refused by check()");
+                case IrStmt.Append a -> throw new IllegalStateException("refused by the capability model");
                 case IrStmt.If i -> {
                     body.append(ind).append("/* ").append(at(i.location())).append(" */\n");
                     body.append(ind).append("if (").append(cond(i.condition())).append(") {\n");
@@ -962,7 +816,4 @@ final class Bmv2Generator {
         return P4_RESERVED.contains(name) ? name + "_" : name;
     }
 
-    List<String[]> refusals() {
-        return refusals;
-    }
 }

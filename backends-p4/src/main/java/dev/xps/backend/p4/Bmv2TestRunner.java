@@ -1,6 +1,5 @@
 package dev.xps.backend.p4;
 
-import dev.xps.compiler.diag.Diagnostics;
 import dev.xps.compiler.ir.IrEntryPoint;
 import dev.xps.compiler.ir.IrMap;
 import dev.xps.compiler.ir.IrModule;
@@ -165,8 +164,7 @@ public final class Bmv2TestRunner implements Backend.TestRunner {
                 return failAll(module, "p4c-bm2-ss rejects the generated P4 (a bug in xpsc, please report it):\n"
                         + compiled.output);
             }
-            Bmv2Generator generator = new Bmv2Generator(module, new Diagnostics());
-            generator.check();
+            Bmv2Generator generator = new Bmv2Generator(module);
             generator.generate();
             List<TestOutcome> out = new ArrayList<>();
             for (IrTest test : module.tests()) {

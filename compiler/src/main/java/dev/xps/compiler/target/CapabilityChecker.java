@@ -16,8 +16,10 @@ import dev.xps.compiler.ir.MapKind;
 import dev.xps.compiler.ir.Predicate;
 import dev.xps.compiler.ir.Protocol;
 import dev.xps.compiler.ir.Verdict;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -51,6 +53,9 @@ public final class CapabilityChecker {
             }
             if (map.stats()) {
                 require(Feature.MAP_STATS, map.location());
+            }
+            if (map.valueType() instanceof IrType.Bytes) {
+                require(Feature.BYTES_MAP_VALUES, map.location());
             }
             limit(size(map.keyType()), caps.maxKeyBytes(), "key of map '" + map.name() + "'", map.location());
             limit(size(map.valueType()), caps.maxValueBytes(), "value of map '" + map.name() + "'", map.location());
@@ -95,7 +100,9 @@ public final class CapabilityChecker {
         limit(h.maxMessageBytes(), caps.maxMessageBytes(), "a message of handler '" + h.name() + "'", h.location());
         limit(h.maxResponseBytes(), caps.maxResponseBytes(), "the response of handler '" + h.name() + "'",
                 h.location());
+        lengths.clear();
         statements(h.body());
+        positions(h.body(), Len.known(0));
     }
 
     private void statements(List<IrStmt> body) {
@@ -105,20 +112,32 @@ public final class CapabilityChecker {
                     verdict(d.onMalformed(), d.location());
                     d.ops().forEach(this::decodeOp);
                 }
-                case IrStmt.Let l -> expr(l.value(), l.location());
+                case IrStmt.Let l -> {
+                    expr(l.value(), l.location());
+                    if (l.target().type() instanceof IrType.Bytes) {
+                        lengths.put(l.target().name(), length(l.value()));
+                    }
+                }
                 case IrStmt.Lookup l -> {
                     expr(l.key(), l.location());
+                    key(l.map(), l.key(), l.location());
                     verdict(l.onMiss(), l.location());
+                    if (l.target().type() instanceof IrType.Bytes) {
+                        // A bytes value in a map can be shorter than the declared maximum.
+                        lengths.put(l.target().name(), Len.unknown(Feature.BYTES_MAP_VALUES));
+                    }
                 }
                 case IrStmt.Update u -> {
-                    require(Feature.MAP_WRITES, u.location());
+                    mapWrite(u.map(), u.location());
                     expr(u.key(), u.location());
+                    key(u.map(), u.key(), u.location());
                     expr(u.value(), u.location());
                     u.onFull().ifPresent(v -> verdict(v, u.location()));
                 }
                 case IrStmt.Delete d -> {
-                    require(Feature.MAP_WRITES, d.location());
+                    mapWrite(d.map(), d.location());
                     expr(d.key(), d.location());
+                    key(d.map(), d.key(), d.location());
                 }
                 case IrStmt.Append a -> {
                     require(Feature.MAP_WRITES, a.location());
@@ -160,8 +179,12 @@ public final class CapabilityChecker {
             case DecodeOp.VarBytes v -> {
                 require(Feature.VARIABLE_LENGTH_FIELDS, at);
                 expr(v.length(), at);
+                lengths.put(v.target().name(), Len.unknown(Feature.VARIABLE_LENGTH_FIELDS));
             }
-            case DecodeOp.Until u -> require(Feature.VARIABLE_LENGTH_FIELDS, at);
+            case DecodeOp.Until u -> {
+                require(Feature.VARIABLE_LENGTH_FIELDS, at);
+                lengths.put(u.target().name(), Len.unknown(Feature.VARIABLE_LENGTH_FIELDS));
+            }
             case DecodeOp.SkipVar s -> {
                 require(Feature.VARIABLE_LENGTH_FIELDS, at);
                 expr(s.count(), at);
@@ -173,7 +196,7 @@ public final class CapabilityChecker {
             }
             case DecodeOp.Require r -> expr(r.condition(), at);
             case DecodeOp.Skip s -> { }
-            case DecodeOp.FixedBytes f -> { }
+            case DecodeOp.FixedBytes f -> lengths.put(f.target().name(), Len.known(f.size()));
             case DecodeOp.IntField f -> { }
         }
     }
@@ -202,9 +225,121 @@ public final class CapabilityChecker {
         }
     }
 
+    /** An update or delete: a map write, and on a hash map a write the control plane may own. */
+    private void mapWrite(IrMap map, SourceLocation at) {
+        require(Feature.MAP_WRITES, at);
+        if (map.kind() == MapKind.HASH && caps.supports(Feature.MAP_WRITES)) {
+            require(Feature.HASH_MAP_WRITES, at);
+        }
+    }
+
+    /** A key into a map with bytes[N] keys must be exactly N bytes on a target without the feature. */
+    private void key(IrMap map, IrExpr key, SourceLocation at) {
+        if (map.keyType() instanceof IrType.Bytes b) {
+            Len n = length(key);
+            if (n.exact() != b.maxLength() && !refusedElsewhere(n)) {
+                require(Feature.BYTES_KEYS_OF_OTHER_LENGTHS, at);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ lengths known at compile time
+
+    /**
+     * The length of a bytes value or a response position: {@code exact} when known at compile time,
+     * else -1 with the feature that made it unknown ({@code null}: branches that differ).
+     */
+    private record Len(int exact, Feature cause) {
+        static final Len RETURNED = new Len(-2, null);
+
+        static Len known(int n) {
+            return new Len(n, null);
+        }
+
+        static Len unknown(Feature cause) {
+            return new Len(-1, cause);
+        }
+
+        boolean isKnown() {
+            return exact >= 0;
+        }
+    }
+
+    /** The bytes locals of the handler being checked: their lengths, as far as the compiler knows them. */
+    private final Map<String, Len> lengths = new HashMap<>();
+
+    /**
+     * Whether an unknown length comes from a construct the target refuses where it is written: then
+     * that refusal is the one to report, not a second one at every use of the value.
+     */
+    private boolean refusedElsewhere(Len n) {
+        return !n.isKnown() && n.cause() != null && !caps.supports(n.cause());
+    }
+
+    private Len length(IrExpr e) {
+        return switch (e) {
+            case IrExpr.BytesConst c -> Len.known(c.value().length);
+            case IrExpr.LocalRef r -> lengths.getOrDefault(r.local().name(), Len.unknown(null));
+            default -> Len.unknown(null);
+        };
+    }
+
+    /**
+     * Walks the response positions: reports an encode that starts where the response length is not
+     * known at compile time. Returns the length after {@code body}, or {@link Len#RETURNED} when every
+     * path through it returned.
+     */
+    private Len positions(List<IrStmt> body, Len pos) {
+        for (IrStmt s : body) {
+            switch (s) {
+                case IrStmt.Encode e -> {
+                    for (EncodeItem item : e.items()) {
+                        if (!pos.isKnown()) {
+                            if (!refusedElsewhere(pos)) {
+                                require(Feature.ENCODE_AT_VARIABLE_POSITION, e.location());
+                            }
+                            return Len.RETURNED;  // one report per path is enough
+                        }
+                        Len n = switch (item) {
+                            case EncodeItem.Literal l -> Len.known(l.bytes().length);
+                            case EncodeItem.IntBinary b -> Len.known(b.byteWidth());
+                            case EncodeItem.Decimal d -> Len.unknown(Feature.DECIMAL_TEXT);
+                            case EncodeItem.Value v -> length(v.bytes());
+                        };
+                        pos = n.isKnown() ? Len.known(pos.exact() + n.exact()) : n;
+                    }
+                }
+                case IrStmt.If i -> {
+                    Len a = positions(i.then(), pos);
+                    Len b = positions(i.otherwise(), pos);
+                    if (a == Len.RETURNED) {
+                        pos = b;
+                    } else if (b == Len.RETURNED) {
+                        pos = a;
+                    } else if (a.isKnown() && b.isKnown()) {
+                        pos = a.exact() == b.exact() ? a : Len.unknown(null);
+                    } else if (!a.isKnown() && !b.isKnown()) {
+                        pos = a.cause() == null || b.cause() == null ? Len.unknown(null) : a;
+                    } else {
+                        pos = a.isKnown() ? b : a;
+                    }
+                    if (pos == Len.RETURNED) {
+                        return pos;
+                    }
+                }
+                case IrStmt.Return r -> {
+                    return Len.RETURNED;
+                }
+                default -> { }
+            }
+        }
+        return pos;
+    }
+
     private void require(Feature f, SourceLocation at) {
         if (!caps.supports(f)) {
-            refuse(at, "target '" + target + "' cannot express " + f.construct());
+            refuse(at, "target '" + target + "' cannot express " + f.construct()
+                    + caps.reason(f).map(r -> ": " + r).orElse(""));
         }
     }
 
