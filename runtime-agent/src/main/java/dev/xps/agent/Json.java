@@ -8,9 +8,10 @@ import java.util.Map;
 /**
  * A small JSON reader and writer (JDK only): objects become {@code LinkedHashMap<String, Object>}, arrays
  * {@code List<Object>}, numbers {@code Long} (or {@code Double} with a fraction or exponent), strings, booleans
- * and {@code null}. Enough for the eBPF manifest and the agent's own records.
+ * and {@code null}. Enough for the eBPF manifest, the BMv2 entries file ({@code dev.xps.agent.p4}) and the
+ * agent's own records.
  */
-final class Json {
+public final class Json {
     private final String s;
     private int i;
 
@@ -18,7 +19,8 @@ final class Json {
         this.s = s;
     }
 
-    static Object parse(String text) {
+    /** Parses one JSON value; malformed text is an {@link IllegalArgumentException} naming the offset. */
+    public static Object parse(String text) {
         Json j = new Json(text);
         j.ws();
         Object v = j.value();
