@@ -66,4 +66,62 @@ public sealed interface VrMessage {
             Wire.checkOp(commit);
         }
     }
+    /**
+     * Type 4, a recovering member → another member: "send me your service's state", chunk by chunk. {@code applied}
+     * is the requester's applied op (its checkpoint); {@code nonce} names one transfer; {@code offset} is the first
+     * snapshot byte the requester still needs (0 to start). The leader, receiving it, lowers its {@code acked}
+     * for the sender to {@code applied}, so retransmission refills what the requester lost.
+     */
+    record StateRequest(int view, int sender, long applied, int nonce, int offset) implements VrMessage {
+        public StateRequest {
+            Wire.checkHeader(view, sender);
+            Wire.checkOp(applied);
+            if (offset < 0) {
+                throw new IllegalArgumentException("offset must be >= 0, got " + offset);
+            }
+        }
+    }
+
+    /**
+     * Type 5, the answer to a {@link StateRequest}: bytes {@code offset .. offset + data.length} of a snapshot of
+     * the sender's service after applying every entry {@code 1 .. op}; the snapshot has {@code total} bytes.
+     */
+    record StateChunk(int view, int sender, long op, int nonce, int total, int offset, byte[] data)
+            implements VrMessage {
+        public StateChunk {
+            Wire.checkHeader(view, sender);
+            Wire.checkOp(op);
+            Objects.requireNonNull(data, "data");
+            if (total < 0 || offset < 0 || (long) offset + data.length > total) {
+                throw new IllegalArgumentException("chunk " + offset + "+" + data.length + " outside a snapshot of "
+                        + total + " bytes");
+            }
+            if (data.length > Wire.MAX_CHUNK) {
+                throw new IllegalArgumentException("chunk of " + data.length + " bytes exceeds " + Wire.MAX_CHUNK);
+            }
+            data = data.clone();
+        }
+
+        @Override
+        public byte[] data() {
+            return data.clone();
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof StateChunk c && c.view == view && c.sender == sender && c.op == op && c.nonce == nonce
+                    && c.total == total && c.offset == offset && Arrays.equals(c.data, data);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(view, sender, op, nonce, total, offset, Arrays.hashCode(data));
+        }
+
+        @Override
+        public String toString() {
+            return "StateChunk[view=" + view + ", sender=" + sender + ", op=" + op + ", nonce=" + nonce + ", "
+                    + offset + "+" + data.length + " of " + total + "]";
+        }
+    }
 }

@@ -17,6 +17,15 @@ public final class Wire {
     public static final int TYPE_PREPARE = 1;
     public static final int TYPE_PREPARE_OK = 2;
     public static final int TYPE_COMMIT = 3;
+    /** State transfer (recovery): types 4 and 5; docs/consensus.md, "State transfer". */
+    public static final int TYPE_STATE_REQUEST = 4;
+    public static final int TYPE_STATE_CHUNK = 5;
+    /** STATE_REQUEST body: applied, nonce, offset. */
+    public static final int STATE_REQUEST_BYTES = 8 + 4 + 4;
+    /** STATE_CHUNK body before the data: op, nonce, total, offset, length. */
+    public static final int STATE_CHUNK_FIXED_BYTES = 8 + 4 + 4 + 4 + 2;
+    /** The most snapshot bytes one STATE_CHUNK carries (fits one datagram at MTU 1500). */
+    public static final int MAX_CHUNK = 1024;
     /** PREPARE body before the request bytes: op, commit, client IPv4, client port, length. */
     public static final int PREPARE_FIXED_BYTES = 8 + 8 + 4 + 2 + 2;
     /** The largest request a PREPARE can carry in one UDP/IPv4 datagram without fragmentation at MTU 1500. */
@@ -36,6 +45,14 @@ public final class Wire {
             }
             case VrMessage.PrepareOk ok -> header(TYPE_PREPARE_OK, ok, 8).putLong(ok.op());
             case VrMessage.Commit c -> header(TYPE_COMMIT, c, 8).putLong(c.commit());
+            case VrMessage.StateRequest r -> header(TYPE_STATE_REQUEST, r, STATE_REQUEST_BYTES).putLong(r.applied())
+                    .putInt(r.nonce()).putInt(r.offset());
+            case VrMessage.StateChunk c -> {
+                byte[] data = c.data();
+                yield header(TYPE_STATE_CHUNK, c, STATE_CHUNK_FIXED_BYTES + data.length).putLong(c.op())
+                        .putInt(c.nonce()).putInt(c.total()).putInt(c.offset()).putShort((short) data.length)
+                        .put(data);
+            }
         };
         return b.array();
     }
@@ -82,6 +99,24 @@ public final class Wire {
                         : Optional.of(new VrMessage.PrepareOk(view, sender, b.getLong()));
                 case TYPE_COMMIT -> body != 8 ? Optional.empty()
                         : Optional.of(new VrMessage.Commit(view, sender, b.getLong()));
+                case TYPE_STATE_REQUEST -> body != STATE_REQUEST_BYTES ? Optional.empty()
+                        : Optional.of(new VrMessage.StateRequest(view, sender, b.getLong(), b.getInt(), b.getInt()));
+                case TYPE_STATE_CHUNK -> {
+                    if (body < STATE_CHUNK_FIXED_BYTES) {
+                        yield Optional.empty();
+                    }
+                    long op = b.getLong();
+                    int nonce = b.getInt();
+                    int total = b.getInt();
+                    int off = b.getInt();
+                    int len = b.getShort() & 0xffff;
+                    if (len != body - STATE_CHUNK_FIXED_BYTES || len > MAX_CHUNK) {
+                        yield Optional.empty();
+                    }
+                    byte[] data = new byte[len];
+                    b.get(data);
+                    yield Optional.of(new VrMessage.StateChunk(view, sender, op, nonce, total, off, data));
+                }
                 default -> Optional.empty();
             };
         } catch (IllegalArgumentException e) {

@@ -72,4 +72,45 @@ class WireTest {
         assertEquals(1500 - 20 - 8, encoded.length);
         assertArrayEquals(req, ((VrMessage.Prepare) Wire.decode(encoded).orElseThrow()).request());
     }
+    @Test
+    void stateTransferMessagesHaveTheDocumentedBytes() {
+        var r = new VrMessage.StateRequest(3, 1, 500, 0x01020304, 2048);
+        // header type 04 | applied u64 | nonce u32 | offset u32
+        assertEquals("5856" + "01" + "04" + "00000003" + "01" + "000000"
+                + "00000000000001f4" + "01020304" + "00000800", HEX.formatHex(Wire.encode(r)));
+        assertEquals(r, Wire.decode(Wire.encode(r)).orElseThrow());
+        var c = new VrMessage.StateChunk(3, 0, 499, 7, 10, 8, new byte[] {5, 6});
+        // header type 05 | op u64 | nonce u32 | total u32 | offset u32 | length u16 | data
+        assertEquals("5856" + "01" + "05" + "00000003" + "00" + "000000"
+                + "00000000000001f3" + "00000007" + "0000000a" + "00000008" + "0002" + "0506",
+                HEX.formatHex(Wire.encode(c)));
+        assertEquals(c, Wire.decode(Wire.encode(c)).orElseThrow());
+        byte[] full = Wire.encode(new VrMessage.StateChunk(0, 0, 1, 1, Wire.MAX_CHUNK, 0, new byte[Wire.MAX_CHUNK]));
+        assertTrue(full.length <= 1500 - 20 - 8, "a full chunk fits one datagram");
+    }
+
+    @Test
+    void malformedStateMessagesAreNotMessages() {
+        byte[] req = Wire.encode(new VrMessage.StateRequest(1, 1, 5, 4, 0));
+        for (int cut = 0; cut < req.length; cut++) {
+            assertTrue(Wire.decode(java.util.Arrays.copyOf(req, cut)).isEmpty(), "request truncated to " + cut);
+        }
+        byte[] chunk = Wire.encode(new VrMessage.StateChunk(1, 1, 5, 4, 3, 1, new byte[] {1, 2}));
+        for (int cut = 0; cut < chunk.length; cut++) {
+            assertTrue(Wire.decode(java.util.Arrays.copyOf(chunk, cut)).isEmpty(), "chunk truncated to " + cut);
+        }
+        assertTrue(Wire.decode(java.util.Arrays.copyOf(chunk, chunk.length + 1)).isEmpty(), "trailing byte");
+        byte[] beyond = chunk.clone();
+        beyond[Wire.HEADER_BYTES + 8 + 4 + 3] = 2; // total 2 < offset 1 + length 2
+        assertTrue(Wire.decode(beyond).isEmpty(), "chunk beyond the snapshot's end");
+    }
+
+    @Test
+    void typesOneToThreeAreUnchangedAndUnknownTypesAreDropped() {
+        byte[] commit = Wire.encode(new VrMessage.Commit(3, 0, 99));
+        assertEquals("5856010300000003000000000000000000000063", HEX.formatHex(commit));
+        byte[] unknown = commit.clone();
+        unknown[3] = 6;
+        assertTrue(Wire.decode(unknown).isEmpty());
+    }
 }
