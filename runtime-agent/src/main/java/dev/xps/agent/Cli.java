@@ -19,19 +19,21 @@ public final class Cli {
     static final String USAGE = """
             usage: xps [--pin-root DIR] [--state-root DIR] COMMAND ...
               load NAME ARTIFACT_DIR [--cgroup PATH] [--interface IF [--netns NS]] [--xdp-mode generic|native|auto]
-                                            load a compiled ebpf artifact (xpsc compile X.xps --target ebpf -o DIR) as
+                   [--no-reset-server]      load a compiled ebpf artifact (xpsc compile X.xps --target ebpf -o DIR) as
                                             context NAME and attach it: TCP entry points to the cgroup v2 PATH (the
-                                            service must be in it before it listens), UDP ones to interface IF
+                                            service must be in it before it listens), UDP ones to interface IF; with
+                                            TCP entry points, also start the resident reset server unless it runs
               update NAME ARTIFACT_DIR      swap the context's handlers for a new build's; connections stay open
               unload NAME                   drain, detach and unpin the context
-              status                        list the contexts
+              status                        list the contexts and the resident reset server
               map put NAME MAP KEY VALUE    keys and values: integers (decimal or 0x-hex) for integer types;
               map get NAME MAP KEY            for bytes, text or 0x-hex
               map delete NAME MAP KEY
               map dump NAME MAP
               log NAME MAP [FROM [COUNT]]   read a log map's entries from index FROM (1)
               stats NAME                    entry counters (summed over CPUs) and per-key hits
-              serve [SECONDS]               destroy the sockets that handlers reset (all contexts), until killed
+              serve [SECONDS] [--resident]  destroy the sockets that handlers reset (all contexts, also ones loaded
+                                            later), until killed; --resident: until no context is left
             exit codes: 0 ok, 1 failure, 2 usage
             """;
 
@@ -78,9 +80,11 @@ public final class Cli {
                     String iface = null;
                     String netns = null;
                     XdpMode mode = XdpMode.GENERIC;
+                    boolean resetServer = true;
                     while (!args.isEmpty()) {
                         String o = args.removeFirst();
                         switch (o) {
+                            case "--no-reset-server" -> resetServer = false;
                             case "--cgroup" -> cgroup = Path.of(need(args, o));
                             case "--interface" -> iface = need(args, o);
                             case "--netns" -> netns = need(args, o);
@@ -95,6 +99,11 @@ public final class Cli {
                             java.util.Optional.ofNullable(iface), java.util.Optional.ofNullable(netns), mode);
                     try (Context c = agent.createContext(name, dir, a)) {
                         out.println("loaded " + name + ": " + c.describe());
+                        if (resetServer && c.manifest().entries().stream().anyMatch(Manifest.Entry::tcp)) {
+                            long pid = ResetServer.ensureResident(pinRoot, stateRoot);
+                            out.println("  resets carried out by the reset server, pid " + pid + " (log "
+                                    + stateRoot.resolve(ResetServer.LOG_FILE) + ")");
+                        }
                     }
                 }
                 case "update" -> {
@@ -104,7 +113,16 @@ public final class Cli {
                     }
                 }
                 case "unload" -> {
-                    Agent.DeleteReport r = agent.deleteContext(need(args, "NAME"));
+                    String name = need(args, "NAME");
+                    var held = ResetServer.heldRing(agent, name);
+                    Agent.DeleteReport r = agent.deleteContext(name);
+                    // the resident reset server lets go of the context's ring buffer within a poll: wait, so
+                    // that nothing of the context is left in the kernel when unload returns
+                    held.ifPresent(id -> {
+                        if (!ResetServer.awaitReleased(id)) {
+                            out.println("the reset server still holds " + name + "'s reset ring buffer");
+                        }
+                    });
                     out.println("unloaded " + r.context() + " (drain: " + r.drain() + ")");
                     if (!r.socketsOnFastPath().isEmpty()) {
                         out.println("connections still on the fast path until they close (their programs and maps"
@@ -117,6 +135,8 @@ public final class Cli {
                         out.println("no contexts under " + pinRoot);
                     }
                     s.forEach((k, v) -> out.println(k + ": " + v));
+                    out.println(ResetServer.resident(stateRoot).map(pid -> "reset server: running, pid " + pid)
+                            .orElse("reset server: not running"));
                 }
                 case "map" -> map(agent, args, out);
                 case "log" -> {
@@ -145,8 +165,17 @@ public final class Cli {
                     }
                 }
                 case "serve" -> {
-                    long seconds = args.isEmpty() ? Long.MAX_VALUE : Long.parseLong(args.removeFirst());
-                    serve(agent, seconds, out);
+                    long seconds = Long.MAX_VALUE;
+                    boolean resident = false;
+                    while (!args.isEmpty()) {
+                        String o = args.removeFirst();
+                        if (o.equals("--resident")) {
+                            resident = true;
+                        } else {
+                            seconds = Long.parseLong(o);
+                        }
+                    }
+                    ResetServer.serve(agent, seconds, resident, out);
                 }
                 default -> throw new Usage("unknown command " + cmd);
             }
@@ -199,32 +228,6 @@ public final class Cli {
                         out.println(d.key().format(e.getKey()) + " " + d.value().format(e.getValue()));
                     }
                 }
-            }
-        }
-    }
-
-    private static void serve(Agent agent, long seconds, PrintStream out) {
-        long deadline = seconds == Long.MAX_VALUE ? Long.MAX_VALUE : System.nanoTime() + seconds * 1_000_000_000L;
-        AtomicBoolean running = new AtomicBoolean(true);
-        List<Thread> threads = new ArrayList<>();
-        for (String name : agent.contexts()) {
-            Thread t = Thread.ofPlatform().name("xps-resets-" + name).start(() -> {
-                try (Context c = agent.context(name)) {
-                    c.serveResets(() -> running.get() && System.nanoTime() < deadline, Duration.ofMillis(200),
-                            ev -> out.println(name + ": reset " + ev));
-                } catch (RuntimeException e) {
-                    out.println(name + ": " + e.getMessage());
-                }
-            });
-            threads.add(t);
-        }
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> running.set(false)));
-        for (Thread t : threads) {
-            try {
-                t.join();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
             }
         }
     }

@@ -314,8 +314,14 @@ public final class Context implements AutoCloseable {
             throw new AgentException("context '" + name + "': " + cannot + "; connections its handlers reset are"
                     + " only dropped");
         }
+        return serveResets(pinned.map(manifest.resetsMap().get()), until, pollInterval, listener);
+    }
+
+    /** {@link #serveResets(java.util.function.BooleanSupplier, Duration, Consumer)} on a reset ring buffer. */
+    static int serveResets(BpfMap resets, java.util.function.BooleanSupplier until, Duration pollInterval,
+                           Consumer<ResetEvent> listener) {
         int[] destroyed = {0};
-        try (RingBuffer rb = RingBuffer.open(pinned.map(manifest.resetsMap().get()), raw -> {
+        try (RingBuffer rb = RingBuffer.open(resets, raw -> {
             ResetEvent ev = ResetEvent.parse(raw);
             if (SocketDestroyer.destroy(ev)) {
                 destroyed[0]++;

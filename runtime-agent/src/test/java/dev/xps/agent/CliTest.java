@@ -53,7 +53,9 @@ class CliTest {
         String[] roots = {"--pin-root", pinRoot.toString(), "--state-root", stateRoot.toString()};
         String name = Kernel.uniqueName();
         try (Cgroup cg = new Cgroup()) {
-            Run load = xps(cat(roots, "load", name, artifact.toString(), "--cgroup", cg.path.toString()));
+            // the resident reset server is ResetServerIT's subject (it needs the packaged jar)
+            Run load = xps(cat(roots, "load", name, artifact.toString(), "--cgroup", cg.path.toString(),
+                    "--no-reset-server"));
             assertEquals(0, load.code(), load.err());
             assertTrue(load.out().contains("entry redis: tcp port 16398, handlers [get, set, del]"), load.out());
             Run again = xps(cat(roots, "load", name + "b", artifact.toString(), "--cgroup", cg.path.toString()));
