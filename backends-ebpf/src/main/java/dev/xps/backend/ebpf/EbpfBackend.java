@@ -5,7 +5,6 @@ import dev.xps.compiler.diag.SourceLocation;
 import dev.xps.compiler.ir.IrModule;
 import dev.xps.compiler.target.Backend;
 import dev.xps.compiler.target.Capabilities;
-import dev.xps.compiler.target.Feature;
 import dev.xps.compiler.target.GeneratedFile;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -39,7 +38,8 @@ public final class EbpfBackend implements Backend {
     }
 
     /**
-     * Everything but consensus blocks, each proven to load on Linux 6.18 by the tests. The limits:
+     * Everything, consensus blocks included (ConsensusGenerator), each proven to load on Linux 6.18 by the
+     * tests. The limits:
      * a handler reads at most 16 KiB of a message (half of a 32 KiB per-CPU window, so masked
      * offsets stay in bounds); responses live in a 16 KiB per-CPU buffer; a BPF hash key is at
      * most 512 bytes (bytes keys take 4 + N rounded up to 8); values are copied by bounded loops
@@ -48,7 +48,7 @@ public final class EbpfBackend implements Backend {
      */
     @Override
     public Capabilities capabilities() {
-        return Capabilities.allExcept(Feature.CONSENSUS)
+        return Capabilities.allExcept()
                 .withLimits(CGenerator.MAX_READS, CGenerator.MAX_RESPONSE, 256, 4096, 1L << 26);
     }
 
@@ -79,6 +79,7 @@ public final class EbpfBackend implements Backend {
             diagnostics.warning(file, "target 'ebpf': " + Clang.whyUnavailable() + "; wrote the C sources only (build "
                     + "them with: clang " + String.join(" ", Clang.FLAGS) + " -I" + dir + " -c " + dir + base
                     + ".bpf.c)");
+            files.addAll(ConsensusGenerator.files(module, dir, diagnostics, clang));
             return files;
         }
         Map<String, String> sources = new LinkedHashMap<>();
@@ -92,6 +93,7 @@ public final class EbpfBackend implements Backend {
                 return List.of();
             }
         }
+        files.addAll(ConsensusGenerator.files(module, dir, diagnostics, clang));
         return files;
     }
 

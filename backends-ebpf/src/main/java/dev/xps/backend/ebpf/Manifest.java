@@ -50,6 +50,9 @@ final class Manifest {
             root.put("resets", resets());
         }
         root.put("scratch", scratch(window, response));
+        if (!plan.module().consensus().isEmpty()) {
+            root.put("consensus", ConsensusGenerator.manifest(plan.module()));
+        }
         return Json.write(root);
     }
 

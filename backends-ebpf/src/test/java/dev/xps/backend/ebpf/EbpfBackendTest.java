@@ -38,25 +38,21 @@ class EbpfBackendTest {
         EbpfBackend b = new EbpfBackend();
         assertEquals("ebpf", b.name());
         assertTrue(b.generatesCode());
-        assertFalse(b.capabilities().supports(Feature.CONSENSUS), "consensus blocks are not lowered yet");
         for (Feature f : Feature.values()) {
-            if (f != Feature.CONSENSUS) {
-                assertTrue(b.capabilities().supports(f), f + " is implemented and tested");
-            }
+            assertTrue(b.capabilities().supports(f), f + " is implemented and tested");
         }
         assertEquals(16_384, b.capabilities().maxMessageBytes());
         assertEquals(16_384, b.capabilities().maxResponseBytes());
     }
 
     @Test
-    void consensusBlocksAreAWarningAndTheHandlersStillCompile() {
+    void consensusBlocksAreLoweredBesideTheHandlers() {
         List<Diagnostic> ds = check("""
                 consensus c on udp port 9000 { replicas 3; log capacity 16 entry 16; order all; }
                 handler h on udp port 9000 { decode { x = u8; } else drop; return pass; }
                 """);
         assertEquals("", errors(ds));
-        assertTrue(ds.stream().anyMatch(x -> x.severity() == Severity.WARNING
-                && x.message().contains("target 'ebpf' does not lower consensus blocks")), ds::toString);
+        assertTrue(ds.stream().noneMatch(x -> x.message().contains("consensus")), ds::toString);
     }
 
     @Test
