@@ -412,6 +412,54 @@ public final class BpfMap implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Up to {@code max} entries in key order after {@code after} (null: from the first key), with one
+     * {@code bpf_map_lookup_batch} call: on an array, keys {@code after + 1 ..}. Fewer come back at the end of
+     * the map. For reading a range of a large array (a log) without walking it all.
+     */
+    public List<Entry> lookupBatch(byte[] after, int max) {
+        if (max < 1) {
+            throw new IllegalArgumentException("max must be >= 1, got " + max);
+        }
+        int ks = keySize();
+        if (after != null) {
+            checkLength("key", after, ks);
+        }
+        var bpf = Native.bpf();
+        int vs = valueLength;
+        List<Entry> out = new ArrayList<>();
+        try (var log = LibbpfLog.capture(); Arena arena = Arena.ofConfined()) {
+            MemorySegment cap = Native.captureSegment(arena);
+            int tokenSize = Math.max(ks, 8);
+            MemorySegment inToken = arena.allocate(tokenSize, 8);
+            if (after != null) {
+                MemorySegment.copy(after, 0, inToken, JAVA_BYTE, 0, ks);
+            }
+            MemorySegment outToken = arena.allocate(tokenSize, 8);
+            MemorySegment count = arena.allocate(JAVA_INT);
+            MemorySegment keys = arena.allocate((long) max * ks, 8);
+            MemorySegment values = arena.allocate((long) max * vs, 8);
+            count.set(JAVA_INT, 0, max);
+            MemorySegment in = after == null ? MemorySegment.NULL : inToken;
+            int r = (int) bpf.mapLookupBatch.invokeExact(cap, fd.get(), in, outToken, keys, values, count,
+                    MemorySegment.NULL);
+            int n = count.get(JAVA_INT, 0);
+            if (r < 0) {
+                int errno = Native.errnoOf(r, cap);
+                if (errno != Errno.ENOENT) {
+                    throw Native.fail("bpf_map_lookup_batch", label, errno);
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                out.add(new Entry(keys.asSlice((long) i * ks, ks).toArray(JAVA_BYTE),
+                        values.asSlice((long) i * vs, vs).toArray(JAVA_BYTE)));
+            }
+            return out;
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
     private List<Entry> lookupBatch() {
         var bpf = Native.bpf();
         List<Entry> out = new ArrayList<>();

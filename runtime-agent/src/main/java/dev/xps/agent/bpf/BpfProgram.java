@@ -124,6 +124,18 @@ public final class BpfProgram implements AutoCloseable {
         return linkCreate(ifindex, AttachType.XDP, mode.flags, "ifindex " + ifindex + " (" + mode + ")");
     }
 
+    /**
+     * Attaches a TC program ({@code SEC("tc")}, sched_cls) to a network interface's tcx hook with a link
+     * (kernel 6.6+): {@link AttachType#TCX_INGRESS} or {@link AttachType#TCX_EGRESS}. The program runs after
+     * the ones already attached; the attachment lasts as long as the link.
+     */
+    public BpfLink attachTcx(int ifindex, AttachType type) {
+        if (type != AttachType.TCX_INGRESS && type != AttachType.TCX_EGRESS) {
+            throw new IllegalArgumentException("a tcx attachment is TCX_INGRESS or TCX_EGRESS, not " + type);
+        }
+        return linkCreate(ifindex, type, 0, "ifindex " + ifindex);
+    }
+
     private BpfLink linkCreate(int target, AttachType type, int flags, String what) {
         var bpf = Native.bpf();
         try (var log = LibbpfLog.capture(); Arena arena = Arena.ofConfined()) {

@@ -1,0 +1,742 @@
+package dev.xps.agent.consensus;
+
+import dev.xps.agent.bpf.AttachType;
+import dev.xps.agent.bpf.BpfLink;
+import dev.xps.agent.bpf.BpfMap;
+import dev.xps.agent.bpf.BpfObject;
+import dev.xps.agent.bpf.BpfProgram;
+import dev.xps.agent.bpf.NetNs;
+import dev.xps.agent.bpf.ObjectMap;
+import dev.xps.agent.bpf.RingBuffer;
+import dev.xps.agent.bpf.XdpMode;
+import dev.xps.consensus.Group;
+import dev.xps.consensus.LogEntry;
+import dev.xps.consensus.Member;
+import dev.xps.consensus.ReplicatedService;
+import dev.xps.consensus.wire.VrMessage;
+import dev.xps.consensus.wire.Wire;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.DatagramChannel;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongConsumer;
+
+/**
+ * The host side of one consensus block's data plane (docs/consensus.md, "Where each piece runs"): loads the
+ * block's programs from {@code <base>.consensus.bpf.o} as the manifest describes them, attaches XDP and tcx
+ * ingress/egress to an interface, installs the configuration ({@link #updateReplica}), delivers committed
+ * entries to a {@link ReplicatedService} in op order (the leader sends each reply from port P), re-sends
+ * PREPARE and COMMIT from user space on a timer (XDP has none), reads the log back ({@link #getNicLog}) and
+ * reports a host failure the data plane detected ({@link #onFailure}).
+ *
+ * <pre>{@code
+ * try (ConsensusDataPlane dp = ConsensusDataPlane.load(manifest, null, ConsensusDataPlane.Options.defaults())) {
+ *     dp.attach(ifindex);
+ *     dp.updateReplica(group, me);
+ *     dp.start(service, replySocketOnPortP, replicationSocket);
+ *     ...
+ * }
+ * }</pre>
+ *
+ * <p>Threads, from {@link #start}: one consumes the ring buffer (commit numbers; failures, reported even while
+ * the service hangs); one delivers (the service is called from this one thread, in op order); one runs the
+ * retransmission timer. {@link #close()} stops them, detaches and unloads. The data plane's programs are
+ * loaded by this object alone: a restarted agent loads them again (pinning is not implemented here).
+ */
+public final class ConsensusDataPlane implements AutoCloseable {
+    /** Ops read per batch by {@link #getNicLog} (one {@code bpf_map_lookup_batch} each). */
+    static final int BATCH = 1024;
+    /** At most this many PREPAREs per member per retransmission round (docs/consensus.md). */
+    static final int RETRANSMIT_PER_MEMBER = 64;
+
+    /**
+     * Settings.
+     *
+     * @param logSlots           the log map's max_entries at load time (0: the block's capacity); the programs
+     *                           index the log by {@code op mod} the capacity the agent configures, which is this
+     * @param retransmitInterval the retransmission timer's period
+     * @param backlogThreshold   the data plane asks for retransmission at once past this backlog (0: never)
+     * @param failureFloor       the host is failed only when its oldest reply is also this late
+     * @param xdpMode            how the XDP program is attached
+     */
+    public record Options(long logSlots, Duration retransmitInterval, int backlogThreshold, Duration failureFloor,
+                          XdpMode xdpMode) {
+        public Options {
+            Objects.requireNonNull(retransmitInterval);
+            Objects.requireNonNull(failureFloor);
+            Objects.requireNonNull(xdpMode);
+            if (logSlots < 0 || logSlots > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("log slots must be 0 .. 2^31-1, got " + logSlots);
+            }
+            if (retransmitInterval.toMillis() < 1) {
+                throw new IllegalArgumentException("the retransmission interval must be >= 1 ms");
+            }
+        }
+
+        public static Options defaults() {
+            return new Options(0, Duration.ofMillis(10), 256, Duration.ofMillis(50), XdpMode.AUTO);
+        }
+
+        public Options withLogSlots(long n) {
+            return new Options(n, retransmitInterval, backlogThreshold, failureFloor, xdpMode);
+        }
+
+        public Options withXdpMode(XdpMode m) {
+            return new Options(logSlots, retransmitInterval, backlogThreshold, failureFloor, m);
+        }
+
+        public Options withFailureFloor(Duration d) {
+            return new Options(logSlots, retransmitInterval, backlogThreshold, d, xdpMode);
+        }
+
+        public Options withRetransmitInterval(Duration d) {
+            return new Options(logSlots, d, backlogThreshold, failureFloor, xdpMode);
+        }
+    }
+
+    /** The data plane's protocol numbers ({@code <block>_state}). */
+    public record Status(long lastOp, long commit, long contiguous, long answered, long rttNanos, boolean stopped,
+                         long[] acked) {
+        public Status {
+            acked = acked.clone();
+        }
+
+        @Override
+        public long[] acked() {
+            return acked.clone();
+        }
+
+        @Override
+        public String toString() {
+            return "Status[lastOp=" + lastOp + ", commit=" + commit + ", contiguous=" + contiguous + ", answered="
+                    + answered + ", rtt=" + rttNanos + "ns, stopped=" + stopped + ", acked=" + Arrays.toString(acked)
+                    + "]";
+        }
+    }
+
+    private final ConsensusManifest.Block block;
+    private final Options options;
+    private final BpfObject object;
+    private final BpfMap config;
+    private final BpfMap state;
+    private final BpfMap log;
+    private final BpfMap counters;
+    private final BpfMap eventsMap;
+    private final BpfMap next;
+    private final BpfProgram ingress;
+    private final BpfProgram xdp;
+    private final BpfProgram egress;
+    private final long capacity;
+    private final List<BpfLink> links = new ArrayList<>();
+    private final AtomicLong target = new AtomicLong();
+    private final List<LongConsumer> failureListeners = new CopyOnWriteArrayList<>();
+    private final ExecutorService readers = Executors.newVirtualThreadPerTaskExecutor();
+    private volatile int ifindex;
+    private volatile Group group;
+    private volatile int me = -1;
+    private volatile long applied;
+    private volatile long failedAt = -1;
+    private volatile boolean running;
+    private ReplicatedService service;
+    private DatagramChannel replies;
+    private DatagramChannel replication;
+    private RingBuffer ring;
+    private Thread deliverer;
+    private Thread events;
+    private Thread timer;
+    private volatile long retransmitted;
+    private volatile boolean urgent;
+
+    private ConsensusDataPlane(ConsensusManifest.Block block, Options options, BpfObject object) {
+        this.block = block;
+        this.options = options;
+        this.object = object;
+        this.config = object.map(block.configMap()).handle();
+        this.state = object.map(block.stateMap()).handle();
+        this.log = object.map(block.logMap()).handle();
+        this.counters = object.map(block.countersMap()).handle();
+        this.eventsMap = object.map(block.eventsMap()).handle();
+        this.next = object.map(block.nextMap()).handle();
+        this.ingress = object.program(block.ingressProgram()).handle();
+        this.xdp = object.program(block.xdpProgram()).handle();
+        this.egress = object.program(block.egressProgram()).handle();
+        this.capacity = log.maxEntries();
+    }
+
+    /**
+     * Loads the consensus object the manifest names ({@code <base>.manifest.json}'s consensus section) for
+     * block {@code blockName} (null: the module's only block). Only that block's programs are loaded.
+     */
+    public static ConsensusDataPlane load(Path manifest, String blockName, Options options) {
+        ConsensusManifest m = ConsensusManifest.read(manifest);
+        ConsensusManifest.Block block = m.block(blockName);
+        BpfObject object = BpfObject.open(m.object());
+        try {
+            for (var p : object.programs()) {
+                String n = p.name();
+                p.setAutoload(n.equals(block.ingressProgram()) || n.equals(block.xdpProgram())
+                        || n.equals(block.egressProgram()));
+            }
+            if (options.logSlots() > 0) {
+                ObjectMap logMap = object.map(block.logMap());
+                logMap.setMaxEntries((int) options.logSlots());
+            }
+            object.load();
+            return new ConsensusDataPlane(block, options, object);
+        } catch (RuntimeException e) {
+            object.close();
+            throw e;
+        }
+    }
+
+    public ConsensusManifest.Block block() {
+        return block;
+    }
+
+    /** The log's slots (the loaded map's max_entries). */
+    public long capacity() {
+        return capacity;
+    }
+
+    // ------------------------------------------------------------------ attach
+
+    /** Attaches XDP (every member) and tcx ingress and egress (they act only on the leader) to the interface. */
+    public synchronized void attach(int ifindex) {
+        if (!links.isEmpty()) {
+            throw new IllegalStateException("already attached to ifindex " + this.ifindex);
+        }
+        try {
+            links.add(xdp.attachXdp(ifindex, options.xdpMode()));
+            links.add(ingress.attachTcx(ifindex, AttachType.TCX_INGRESS));
+            links.add(egress.attachTcx(ifindex, AttachType.TCX_EGRESS));
+        } catch (RuntimeException e) {
+            detach();
+            throw e;
+        }
+        this.ifindex = ifindex;
+        if (group != null) {
+            writeConfig(group, me); // the leader's PREPAREs leave by this interface
+        }
+    }
+
+    /** {@link #attach(int)} to interface {@code ifname} of network namespace {@code netns}. */
+    public void attach(String netns, String ifname) {
+        NetNs.call(netns, () -> {
+            attach(dev.xps.agent.bpf.Preflight.ifindex(ifname, "network namespace " + netns));
+            return null;
+        });
+    }
+
+    /**
+     * Makes the block's XDP program hand every packet that is not replication to {@code handlers} (by tail
+     * call): the module's handler entry program for the same interface, which has one XDP hook. Null: such
+     * packets pass to the stack again.
+     */
+    public void chainXdp(BpfProgram handlers) {
+        if (handlers == null) {
+            next.clearProgram(0);
+        } else {
+            next.setProgram(0, handlers);
+        }
+    }
+
+    /** The links: XDP, tcx ingress, tcx egress (empty when detached). */
+    public synchronized List<BpfLink> links() {
+        return List.copyOf(links);
+    }
+
+    /** Detaches the programs (closes the links). */
+    public synchronized void detach() {
+        for (BpfLink l : links) {
+            try {
+                l.detach();
+            } catch (RuntimeException e) {
+                // already gone with its interface
+            }
+            l.close();
+        }
+        links.clear();
+    }
+
+    // ------------------------------------------------------------------ configuration
+
+    /**
+     * Installs the group and this member's index ({@code <block>_config}). On a new view the protocol numbers
+     * are carried over: a new leader numbers from its contiguous prefix; acknowledgements start again.
+     */
+    public synchronized void updateReplica(Group group, int myIndex) {
+        if (group.port() != block.port()) {
+            throw new IllegalArgumentException("the group's port " + group.port() + " is not block '" + block.name()
+                    + "''s port " + block.port());
+        }
+        if (group.size() > block.replicas()) {
+            throw new IllegalArgumentException("block '" + block.name() + "' was compiled for at most "
+                    + block.replicas() + " members, the group has " + group.size());
+        }
+        if (myIndex < 0 || myIndex >= group.size()) {
+            throw new IllegalArgumentException("member index " + myIndex + " is not in the group of " + group.size());
+        }
+        Group old = this.group;
+        if (old != null && old.view() != group.view()) {
+            Status s = status();
+            long from = Math.max(s.lastOp(), s.contiguous());
+            ByteBuffer v = ByteBuffer.wrap(state.lookup(key(0)).orElseThrow()).order(ByteOrder.LITTLE_ENDIAN);
+            v.putLong(block.state("lastOp").offset(), from);
+            v.putLong(block.state("contiguous").offset(), from);
+            v.putLong(block.state("answered").offset(), s.commit());
+            v.putInt(block.state("stopped").offset(), 0);
+            ConsensusManifest.Field acked = block.state("acked");
+            for (int i = 0; i < acked.size(); i++) {
+                v.put(acked.offset() + i, (byte) 0);
+            }
+            state.put(key(0), v.array());
+        }
+        writeConfig(group, myIndex);
+        this.group = group;
+        this.me = myIndex;
+    }
+
+    private void writeConfig(Group group, int myIndex) {
+        ByteBuffer c = ByteBuffer.allocate(block.configSize()).order(ByteOrder.LITTLE_ENDIAN);
+        c.putInt(block.config("configured").offset(), 1);
+        c.putInt(block.config("view").offset(), group.view());
+        c.putInt(block.config("me").offset(), myIndex);
+        c.putInt(block.config("n").offset(), group.size());
+        c.putInt(block.config("leader").offset(), group.leader());
+        c.putInt(block.config("ifindex").offset(), ifindex);
+        c.putLong(block.config("capacity").offset(), capacity);
+        c.putInt(block.config("quorumOthers").offset(), group.quorumOthers());
+        c.putInt(block.config("backlogThreshold").offset(), options.backlogThreshold());
+        c.putLong(block.config("failureFloorNs").offset(), options.failureFloor().toNanos());
+        int members = block.config("members").offset();
+        for (Member m : group.members()) {
+            int at = members + m.index() * block.memberBytes();
+            c.put(at + block.member("ip").offset(), m.address().getAddress());
+            c.put(at + block.member("mac").offset(), m.mac());
+        }
+        config.put(key(0), c.array());
+    }
+
+    public Group group() {
+        return group;
+    }
+
+    public boolean isLeader() {
+        Group g = group;
+        return g != null && g.leader() == me;
+    }
+
+    // ------------------------------------------------------------------ delivery and retransmission
+
+    /**
+     * Starts delivering committed entries to {@code service} (from op {@code applied() + 1}) and the
+     * retransmission timer. The leader sends each reply with {@code replySocket} (bound to the block's port P);
+     * {@code replicationSocket} sends retransmitted PREPAREs and COMMITs to the members' port P + 1.
+     */
+    public synchronized void start(ReplicatedService service, DatagramChannel replySocket,
+                                   DatagramChannel replicationSocket) {
+        if (running) {
+            throw new IllegalStateException("already started");
+        }
+        if (group == null) {
+            throw new IllegalStateException("updateReplica first");
+        }
+        this.service = Objects.requireNonNull(service);
+        this.replies = replySocket;
+        this.replication = Objects.requireNonNull(replicationSocket);
+        this.ring = RingBuffer.open(eventsMap, this::onEvent);
+        running = true;
+        deliverer = Thread.ofPlatform().daemon().name("xps-vr-deliver-" + block.name()).start(this::deliverLoop);
+        events = Thread.ofPlatform().daemon().name("xps-vr-events-" + block.name()).start(this::eventLoop);
+        timer = Thread.ofPlatform().daemon().name("xps-vr-timer-" + block.name()).start(this::timerLoop);
+    }
+
+    /** Entries delivered to the service so far: 1 .. applied. */
+    public long applied() {
+        return applied;
+    }
+
+    /** Sets where delivery resumes (a service restored from a checkpoint of op {@code op}); before start. */
+    public synchronized void setApplied(long op) {
+        if (running) {
+            throw new IllegalStateException("set the applied op before start");
+        }
+        applied = op;
+        target.accumulateAndGet(op, Math::max);
+    }
+
+    /** Called with the oldest unanswered op when the data plane detects a host failure and stops ordering. */
+    public void onFailure(LongConsumer listener) {
+        failureListeners.add(listener);
+    }
+
+    /** The op the last failure event named, or -1. */
+    public long failureReported() {
+        return failedAt;
+    }
+
+    /** PREPAREs re-sent from user space so far. */
+    public long retransmitted() {
+        return retransmitted;
+    }
+
+    private void onEvent(byte[] e) {
+        ByteBuffer b = ByteBuffer.wrap(e).order(ByteOrder.LITTLE_ENDIAN);
+        int kind = b.getInt(block.event("kind").offset());
+        long value = b.getLong(block.event("value").offset());
+        if (kind == block.kind("commit")) {
+            target.accumulateAndGet(value, Math::max);
+            Thread d = deliverer;
+            if (d != null) {
+                LockSupport.unpark(d);
+            }
+        } else if (kind == block.kind("failed")) {
+            failedAt = value;
+            for (LongConsumer l : failureListeners) {
+                l.accept(value);
+            }
+        } else if (kind == block.kind("backlog")) {
+            urgent = true;
+            Thread t = timer;
+            if (t != null) {
+                LockSupport.unpark(t);
+            }
+        }
+    }
+
+    /** Consumes the ring buffer: commits wake the deliverer; failures reach the listeners even while the
+     * service hangs (that is what they report). */
+    private void eventLoop() {
+        while (running) {
+            try {
+                ring.poll(Duration.ofMillis(20));
+            } catch (RuntimeException e) {
+                if (running) {
+                    System.err.println("consensus " + block.name() + ": event handling failed: " + e);
+                    LockSupport.parkNanos(10_000_000L);
+                }
+            }
+        }
+    }
+
+    private void deliverLoop() {
+        while (running) {
+            try {
+                if (applied >= target.get()) {
+                    LockSupport.parkNanos(5_000_000L);
+                }
+                deliver();
+            } catch (RuntimeException e) {
+                if (running) {
+                    System.err.println("consensus " + block.name() + ": delivery failed: " + e);
+                    LockSupport.parkNanos(10_000_000L);
+                }
+            }
+        }
+    }
+
+    /** Delivers every committed entry not yet delivered, in op order; stops at one the log does not hold. */
+    private void deliver() {
+        long upTo = target.get();
+        boolean leader = isLeader();
+        for (int round = 0; round < 1024 && applied < upTo; round++) {
+            long from = applied + 1;
+            long to = Math.min(upTo, from + BATCH - 1);
+            List<LogEntry> entries = getNicLog(from, to);
+            long next = from;
+            for (LogEntry e : entries) {
+                if (e.op() != next) {
+                    break;
+                }
+                InetSocketAddress client = new InetSocketAddress(ipv4(e.clientIpv4()), e.clientPort());
+                byte[] reply = service.execute(e.op(), client, e.request());
+                if (leader && reply != null && replies != null) {
+                    try {
+                        replies.send(ByteBuffer.wrap(reply), client);
+                    } catch (IOException ex) {
+                        System.err.println("consensus " + block.name() + ": reply to " + client + " failed: " + ex);
+                    }
+                }
+                applied = e.op();
+                next++;
+            }
+            if (next <= to) {
+                return; // entry `next` is not in the log (yet): the timer tries again
+            }
+        }
+    }
+
+    private void timerLoop() {
+        long intervalNs = options.retransmitInterval().toNanos();
+        while (running) {
+            LockSupport.parkNanos(intervalNs);
+            if (!running) {
+                return;
+            }
+            try {
+                Status s = status();
+                target.accumulateAndGet(s.commit(), Math::max); // a lost or full ring buffer delays, never loses
+                if (!isLeader()) {
+                    continue;
+                }
+                boolean now = urgent; // the backlog crossed the threshold: re-send regardless of age
+                urgent = false;
+                retransmit(s, now ? 0 : intervalNs);
+                if (s.commit() > 0) {
+                    Group g = group;
+                    byte[] commit = Wire.encode(new VrMessage.Commit(g.view(), me, s.commit()));
+                    for (Member m : g.members()) {
+                        if (m.index() != me) {
+                            send(commit, m);
+                        }
+                    }
+                }
+            } catch (RuntimeException e) {
+                if (running) {
+                    System.err.println("consensus " + block.name() + ": retransmission failed: " + e);
+                }
+            }
+        }
+    }
+
+    /** Re-sends PREPARE for entries above each member's acked (older than one interval), 64 per member. */
+    private void retransmit(Status s, long intervalNs) {
+        Group g = group;
+        long now = System.nanoTime();
+        long[] acked = s.acked();
+        for (Member m : g.members()) {
+            if (m.index() == me || acked[m.index()] >= s.lastOp()) {
+                continue;
+            }
+            long from = acked[m.index()] + 1;
+            long to = Math.min(s.lastOp(), from + RETRANSMIT_PER_MEMBER - 1);
+            if (s.lastOp() - from >= capacity) {
+                continue; // beyond the log: the member needs state transfer
+            }
+            for (LogEntry e : getNicLog(from, to)) {
+                long logged = loggedAt(e.op());
+                if (intervalNs > 0 && logged != 0 && now - logged < intervalNs) {
+                    break; // in flight: its PREPARE left less than an interval ago
+                }
+                send(Wire.encode(new VrMessage.Prepare(g.view(), me, e.op(), s.commit(), e.clientIpv4(),
+                        e.clientPort(), e.request())), m);
+                retransmitted++;
+            }
+        }
+    }
+
+    private long loggedAt(long op) {
+        return log.lookup(key((int) (op % capacity))).map(v -> ByteBuffer.wrap(v).order(ByteOrder.LITTLE_ENDIAN)
+                .getLong(block.slot("loggedNs").offset())).orElse(0L);
+    }
+
+    private void send(byte[] message, Member to) {
+        try {
+            replication.send(ByteBuffer.wrap(message), new InetSocketAddress(to.address(), block.replicationPort()));
+        } catch (IOException e) {
+            System.err.println("consensus " + block.name() + ": send to " + to + " failed: " + e);
+        }
+    }
+
+    // ------------------------------------------------------------------ reading the data plane
+
+    /**
+     * The log entries {@code from .. to} (inclusive) that the log map holds, in op order: read in shards of
+     * {@value #BATCH} slots, one {@code bpf_map_lookup_batch} each, shards in parallel. An entry whose slot
+     * holds another op (overwritten, or not yet received) is left out.
+     */
+    public List<LogEntry> getNicLog(long from, long to) {
+        if (from < 1 || to < from - 1) {
+            throw new IllegalArgumentException("ops are numbered from 1; asked for " + from + " .. " + to);
+        }
+        if (to < from) {
+            return List.of();
+        }
+        if (to - from + 1 > capacity) {
+            throw new IllegalArgumentException("the log holds " + capacity + " entries; asked for " + (to - from + 1));
+        }
+        List<long[]> shards = new ArrayList<>();
+        for (long op = from; op <= to; ) {
+            long slot = op % capacity;
+            long n = Math.min(Math.min(BATCH, to - op + 1), capacity - slot); // a shard never wraps
+            shards.add(new long[] {op, n});
+            op += n;
+        }
+        if (shards.size() == 1) {
+            return readShard(shards.getFirst()[0], (int) shards.getFirst()[1]);
+        }
+        List<Future<List<LogEntry>>> parts = new ArrayList<>();
+        for (long[] s : shards) {
+            parts.add(readers.submit(() -> readShard(s[0], (int) s[1])));
+        }
+        List<LogEntry> out = new ArrayList<>();
+        try {
+            for (Future<List<LogEntry>> f : parts) {
+                out.addAll(f.get());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while reading the log", e);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+        }
+        return out;
+    }
+
+    private List<LogEntry> readShard(long firstOp, int count) {
+        int slot = (int) (firstOp % capacity);
+        List<BpfMap.Entry> read = log.lookupBatch(slot == 0 ? null : key(slot - 1), count);
+        List<LogEntry> out = new ArrayList<>(read.size());
+        int opOff = block.slot("op").offset();
+        int ipOff = block.slot("clientIp").offset();
+        int portOff = block.slot("clientPort").offset();
+        int lenOff = block.slot("length").offset();
+        ConsensusManifest.Field data = block.slot("data");
+        for (int i = 0; i < read.size() && i < count; i++) {
+            byte[] v = read.get(i).value();
+            ByteBuffer b = ByteBuffer.wrap(v).order(ByteOrder.LITTLE_ENDIAN);
+            long op = firstOp + i;
+            if (b.getLong(opOff) != op) {
+                continue;
+            }
+            int len = Short.toUnsignedInt(b.getShort(lenOff));
+            if (len > data.size()) {
+                continue;
+            }
+            int ip = ByteBuffer.wrap(v, ipOff, 4).order(ByteOrder.BIG_ENDIAN).getInt();
+            int port = Short.toUnsignedInt(ByteBuffer.wrap(v, portOff, 2).order(ByteOrder.BIG_ENDIAN).getShort());
+            out.add(new LogEntry(op, ip, port, Arrays.copyOfRange(v, data.offset(), data.offset() + len)));
+        }
+        return out;
+    }
+
+    /** The protocol numbers now. */
+    public Status status() {
+        ByteBuffer b = ByteBuffer.wrap(state.lookup(key(0)).orElseThrow()).order(ByteOrder.LITTLE_ENDIAN);
+        ConsensusManifest.Field acked = block.state("acked");
+        long[] a = new long[acked.size() / 8];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = b.getLong(acked.offset() + 8 * i);
+        }
+        return new Status(b.getLong(block.state("lastOp").offset()), b.getLong(block.state("commit").offset()),
+                b.getLong(block.state("contiguous").offset()), b.getLong(block.state("answered").offset()),
+                b.getLong(block.state("rttNs").offset()), b.getInt(block.state("stopped").offset()) != 0, a);
+    }
+
+    /** Whether the data plane has stopped ordering after detecting a host failure. */
+    public boolean stopped() {
+        return status().stopped();
+    }
+
+    /** Resumes ordering after a host failure (the service has recovered): clears the stopped flag. */
+    public void clearStopped() {
+        ByteBuffer v = ByteBuffer.wrap(state.lookup(key(0)).orElseThrow()).order(ByteOrder.LITTLE_ENDIAN);
+        v.putInt(block.state("stopped").offset(), 0);
+        v.putLong(block.state("answered").offset(), v.getLong(block.state("commit").offset()));
+        state.put(key(0), v.array());
+        failedAt = -1;
+    }
+
+    /** The counters, summed over CPUs, by the manifest's names. */
+    public Map<String, Long> counters() {
+        byte[] all = counters.lookup(key(0)).orElseThrow();
+        long[] sums = new long[block.counters().size()];
+        for (byte[] cpu : counters.perCpuValues(all)) {
+            ByteBuffer b = ByteBuffer.wrap(cpu).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < sums.length && 8 * i + 8 <= cpu.length; i++) {
+                sums[i] += b.getLong(8 * i);
+            }
+        }
+        Map<String, Long> out = new LinkedHashMap<>();
+        for (int i = 0; i < sums.length; i++) {
+            out.put(block.counters().get(i), sums[i]);
+        }
+        return out;
+    }
+
+    /** The programs, for tests ({@code BPF_PROG_TEST_RUN}). */
+    public BpfProgram xdpProgram() {
+        return xdp;
+    }
+
+    public BpfProgram ingressProgram() {
+        return ingress;
+    }
+
+    public BpfProgram egressProgram() {
+        return egress;
+    }
+
+    /** The ring buffer map, for a consumer of its own (only before {@link #start}). */
+    public BpfMap eventsMap() {
+        return eventsMap;
+    }
+
+    // ------------------------------------------------------------------ close
+
+    /** Stops delivery and the timer, detaches and unloads. */
+    @Override
+    public void close() {
+        synchronized (this) {
+            running = false;
+        }
+        for (Thread t : new Thread[] {deliverer, timer, events}) {
+            if (t != null) {
+                LockSupport.unpark(t);
+                try {
+                    t.join(5_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+        if (ring != null) {
+            ring.close();
+        }
+        detach();
+        readers.shutdownNow();
+        for (AutoCloseable c : new AutoCloseable[] {ingress, xdp, egress, config, state, log, counters, eventsMap, next}) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                // closing a descriptor does not fail in a way worth reporting here
+            }
+        }
+        object.close();
+    }
+
+    static byte[] key(int k) {
+        return ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(k).array();
+    }
+
+    private static InetAddress ipv4(int ip) {
+        try {
+            return InetAddress.getByAddress(ByteBuffer.allocate(4).putInt(ip).array());
+        } catch (UnknownHostException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "consensus data plane '" + block.name() + "' (" + object + ", " + capacity + " log slots)";
+    }
+}

@@ -1,0 +1,141 @@
+package dev.xps.agent.consensus;
+
+import dev.xps.agent.bpf.BpfLink;
+import dev.xps.agent.bpf.BpfObject;
+import dev.xps.agent.bpf.BpfProgram;
+import dev.xps.agent.bpf.NetNs;
+import dev.xps.agent.bpf.Preflight;
+import dev.xps.agent.bpf.XdpMode;
+import dev.xps.agent.testsupport.Kernel;
+import dev.xps.agent.testsupport.Sh;
+import dev.xps.consensus.Group;
+import dev.xps.consensus.Member;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * A test network for a consensus group, every name prefixed {@code xdp-vr}: a switch namespace with a bridge,
+ * one namespace per member ({@code ...m0}, {@code ...m1}, ...) and one for a client ({@code ...c}), each linked
+ * to the bridge by a veth pair. The switch-side ends carry an XDP_PASS program so that frames a member's XDP
+ * program sends back with XDP_TX are received (veth delivers XDP_TX frames to its peer's NAPI, which exists
+ * only while the peer has an XDP program). {@link #close()} deletes every namespace (and with them the links).
+ */
+final class VrNet implements AutoCloseable {
+    final String id;
+    final String subnet;
+    final String switchNs;
+    final List<String> memberNs = new ArrayList<>();
+    final String clientNs;
+    private final List<BpfLink> passLinks = new ArrayList<>();
+    private BpfObject pass;
+
+    VrNet(int members) {
+        this.id = HexFormat.of().toHexDigits((short) new SecureRandom().nextInt()).substring(0, 4);
+        this.subnet = "10.77." + (1 + new SecureRandom().nextInt(250));
+        this.switchNs = "xdp-vr-" + id + "-s";
+        this.clientNs = "xdp-vr-" + id + "-c";
+        boolean ok = false;
+        try {
+            Sh.check("ip", "netns", "add", switchNs);
+            Sh.check("ip", "-n", switchNs, "link", "add", bridge(), "type", "bridge");
+            Sh.check("ip", "-n", switchNs, "link", "set", bridge(), "up");
+            for (int i = 0; i < members; i++) {
+                String ns = "xdp-vr-" + id + "-m" + i;
+                memberNs.add(ns);
+                node(ns, "m" + i, ip(i), mac(i));
+            }
+            node(clientNs, "c", clientIp(), "02:77:00:00:00:63");
+            pass = BpfObject.open(Kernel.bpfObject("xdp_count"));
+            pass.load();
+            try (BpfProgram p = pass.program("xdp_count").handle()) {
+                for (int i = 0; i <= members; i++) {
+                    String peer = peer(i < members ? "m" + i : "c");
+                    int ifindex = NetNs.call(switchNs, () -> Preflight.ifindex(peer, switchNs));
+                    passLinks.add(NetNs.call(switchNs, () -> p.attachXdp(ifindex, XdpMode.NATIVE)));
+                }
+            }
+            ok = true;
+        } finally {
+            if (!ok) {
+                close();
+            }
+        }
+    }
+
+    private void node(String ns, String tag, String ip, String mac) {
+        Sh.check("ip", "netns", "add", ns);
+        Sh.check("ip", "-n", switchNs, "link", "add", peer(tag), "type", "veth", "peer", "name", ifname(tag),
+                "netns", ns);
+        Sh.check("ip", "-n", switchNs, "link", "set", peer(tag), "master", bridge());
+        Sh.check("ip", "-n", switchNs, "link", "set", peer(tag), "up");
+        Sh.check("ip", "-n", ns, "link", "set", ifname(tag), "address", mac);
+        Sh.check("ip", "-n", ns, "addr", "add", ip + "/24", "dev", ifname(tag));
+        Sh.check("ip", "-n", ns, "link", "set", ifname(tag), "up");
+        Sh.check("ip", "-n", ns, "link", "set", "lo", "up");
+    }
+
+    String bridge() {
+        return "xdp-vr-" + id + "br";
+    }
+
+    /** The interface in a node's namespace, e.g. {@code xdp-vr-1a2bm0}. */
+    String ifname(String tag) {
+        return "xdp-vr-" + id + tag;
+    }
+
+    String memberIf(int i) {
+        return ifname("m" + i);
+    }
+
+    private String peer(String tag) {
+        return ifname(tag) + "p";
+    }
+
+    String ip(int member) {
+        return subnet + "." + (member + 1);
+    }
+
+    String clientIp() {
+        return subnet + ".100";
+    }
+
+    static String mac(int member) {
+        return "02:77:00:00:00:0" + member;
+    }
+
+    static byte[] macBytes(int member) {
+        return HexFormat.ofDelimiter(":").parseHex(mac(member));
+    }
+
+    Group group(int view, int port) {
+        List<Member> members = new ArrayList<>();
+        for (int i = 0; i < memberNs.size(); i++) {
+            try {
+                members.add(new Member(i, (Inet4Address) InetAddress.getByName(ip(i)), macBytes(i)));
+            } catch (UnknownHostException e) {
+                throw new AssertionError(e);
+            }
+        }
+        return new Group(view, members, port);
+    }
+
+    @Override
+    public void close() {
+        for (BpfLink l : passLinks) {
+            l.close();
+        }
+        if (pass != null) {
+            pass.close();
+        }
+        for (String ns : memberNs) {
+            Sh.quietly("ip", "netns", "del", ns);
+        }
+        Sh.quietly("ip", "netns", "del", clientNs);
+        Sh.quietly("ip", "netns", "del", switchNs);
+    }
+}
