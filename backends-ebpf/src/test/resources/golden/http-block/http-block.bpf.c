@@ -283,7 +283,11 @@ static __always_inline int http_segment(struct __sk_buff *skb, struct xps_scratc
 	}
 	if (s->resp_len == 0)
 		return SK_DROP;
-	return bpf_sk_redirect_hash(skb, &http_socks, &t, 0);
+	if (bpf_sk_redirect_hash(skb, &http_socks, &t, 0) != SK_PASS)
+		return SK_DROP;
+	/* the answer leaves later, through the same send path (and sk_msg program) as the service's */
+	xps_conn_kernel_tx(&xps_conns, &t, s->resp_len);
+	return SK_PASS;
 }
 
 SEC("sk_skb/stream_verdict")
@@ -320,7 +324,8 @@ int http_sockops(struct bpf_sock_ops *ops)
 	return 1;
 }
 
-/* The service answered on this connection: it is in step again (see docs/ebpf-target.md). */
+/* Something is sent on this connection: the kernel's own answers (counted out of kernel_unsent) or the
+ * service's; once the service has sent, it is in step again (see docs/ebpf-target.md). */
 SEC("sk_msg")
 int http_egress(struct sk_msg_md *msg)
 {
@@ -329,7 +334,7 @@ int http_egress(struct sk_msg_md *msg)
 
 	xps_tuple_of_msg(msg, &t);
 	c = bpf_map_lookup_elem(&xps_conns, &t);
-	if (c && !(c->flags & XPS_CONN_RESET))
+	if (c && !(c->flags & XPS_CONN_RESET) && xps_conn_service_sent(c, msg->size))
 		c->flags = 0;
 	return SK_PASS;
 }

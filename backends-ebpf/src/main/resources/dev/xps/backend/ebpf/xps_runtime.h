@@ -772,6 +772,9 @@ struct xps_tuple {
 
 struct xps_conn {
 	__u32 flags;
+	/* bytes of the kernel's answers redirected to the socket and not yet seen leaving it: a redirect is
+	 * sent later, from a kworker, through the same sendmsg path (and sk_msg program) as the service */
+	__u32 kernel_unsent;
 };
 
 /* A reset the agent must carry out (sk_skb cannot destroy a socket). */
@@ -811,6 +814,36 @@ static __always_inline int xps_ops_is_ipv4(const struct bpf_sock_ops *ops)
 		return 1;
 	return ops->family == 10 /* AF_INET6 */ && ops->remote_ip6[0] == 0 && ops->remote_ip6[1] == 0
 	       && ops->remote_ip6[2] == bpf_htonl(0xffff);
+}
+
+/* The kernel answered n bytes on t (redirected; sent later). */
+static __always_inline void xps_conn_kernel_tx(void *conns, const struct xps_tuple *t, __u32 n)
+{
+	struct xps_conn *c = bpf_map_lookup_elem(conns, t);
+	struct xps_conn fresh = { .kernel_unsent = n };
+
+	if (c)
+		__sync_fetch_and_add(&c->kernel_unsent, n);
+	else
+		bpf_map_update_elem(conns, t, &fresh, BPF_ANY);
+}
+
+/*
+ * A send of n bytes on c: whether it holds bytes of the service's. The kernel's own answers come first
+ * out of kernel_unsent; a send larger than what the kernel still has outstanding has service bytes in it.
+ * While the service owes answers the kernel answers nothing, so once the bytes sent since a pass exceed
+ * the kernel's outstanding ones, the service has answered — in whatever order the two sends went out.
+ */
+static __always_inline int xps_conn_service_sent(struct xps_conn *c, __u32 n)
+{
+	for (int i = 0; i < 4; i++) {
+		__u32 left = c->kernel_unsent;
+		__u32 after = left < n ? 0 : left - n;
+
+		if (__sync_val_compare_and_swap(&c->kernel_unsent, left, after) == left)
+			return left < n;
+	}
+	return 0; /* contended: not the service's yet — staying out of step longer only makes answers pass */
 }
 
 static __always_inline void xps_conn_set(void *conns, const struct xps_tuple *t, __u32 flags)
