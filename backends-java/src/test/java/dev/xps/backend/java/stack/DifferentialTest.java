@@ -7,14 +7,13 @@ import dev.xps.compiler.ir.IrTest;
 import dev.xps.runtime.Bytes;
 import dev.xps.runtime.EntryPoint;
 import dev.xps.runtime.MapStore;
-import dev.xps.runtime.Protocol;
 import dev.xps.runtime.SegmentProcessor;
 import dev.xps.runtime.XpsMap;
 import dev.xps.runtime.XpsProgram;
 import dev.xps.stack.XpsStack;
+import dev.xps.testing.DifferentialPayloads;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.Epoll;
-import java.io.ByteArrayOutputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -33,14 +32,15 @@ import org.junit.jupiter.api.TestFactory;
 /**
  * Differential test: the same random and mutated payloads (valid requests from the samples' own
  * tests, truncations, the two halves of a split, pipelines of up to 40 requests, byte flips,
- * garbage) go through two targets for the same handler, in the same order and over maps set up
- * alike, and must come out with the same verdict and the same bytes (the response for tx, the
- * bytes the service received for pass), and with the same map contents at the end.
+ * garbage: {@link DifferentialPayloads}) go through two targets for the same handler, in the same
+ * order and over maps set up alike, and must come out with the same verdict and the same bytes
+ * (the response for tx, the bytes the service received for pass), and with the same map contents
+ * at the end.
  *
  * <p>The two targets are the in-process Java target ({@link SegmentProcessor}, the reference) and
- * the java-stack over real loopback sockets. {@link Target} is the plug: when the kernel target
- * can run here, a third implementation (load the eBPF object, send through a socket in the cgroup)
- * is compared the same way.
+ * the java-stack over real loopback sockets. The kernel target is compared with the java-stack the
+ * same way by integration-tests' {@code KernelDifferentialIT} (it needs the packaged agent and a
+ * kernel with BPF).
  *
  * <p>Default: {@value #DEFAULT_COUNT} payloads per sample, at most {@value #DEFAULT_SECONDS} s per
  * sample (about 35 s for all samples). Full run: {@code -Dxps.differential.count=100000} (the time
@@ -157,20 +157,16 @@ class DifferentialTest {
         MapStore refMaps = StackSamples.store(module);
         MapStore stackMaps = StackSamples.store(module);
         // The maps every test sets up, in both stores, so that requests hit as well as miss.
-        for (IrTest test : module.tests()) {
-            for (IrTest.Step step : test.steps()) {
-                if (step instanceof IrTest.Put p) {
-                    refMaps.get(p.map().name()).put(p.key(), p.value());
-                    stackMaps.get(p.map().name()).put(p.key(), p.value());
-                } else if (step instanceof IrTest.Append a) {
-                    refMaps.get(a.map().name()).append(a.value());
-                    stackMaps.get(a.map().name()).append(a.value());
-                }
+        DifferentialPayloads payloads = DifferentialPayloads.of(module);
+        for (IrTest.Step step : payloads.setup()) {
+            if (step instanceof IrTest.Put p) {
+                refMaps.get(p.map().name()).put(p.key(), p.value());
+                stackMaps.get(p.map().name()).put(p.key(), p.value());
+            } else if (step instanceof IrTest.Append a) {
+                refMaps.get(a.map().name()).append(a.value());
+                stackMaps.get(a.map().name()).append(a.value());
             }
         }
-        List<IrTest.Send> corpus = module.tests().stream().flatMap(t -> t.steps().stream())
-                .filter(s -> s instanceof IrTest.Send).map(s -> (IrTest.Send) s).toList();
-        assertTrue(!corpus.isEmpty(), sample + " has no sends to start from");
         List<String> mismatches = new ArrayList<>();
         int done = 0;
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
@@ -179,9 +175,9 @@ class DifferentialTest {
             XpsProgram program = reference.program;
             Random random = new Random(seed);
             while (done < count && System.nanoTime() < deadline && mismatches.size() < 10) {
-                IrTest.Send base = corpus.get(random.nextInt(corpus.size()));
-                EntryPoint entry = program.entryPoint(base.entry().name()).orElseThrow();
-                byte[] payload = mutate(random, base.payload(), corpus, base, entry.predicate().protocol());
+                DifferentialPayloads.Input input = payloads.next(random);
+                EntryPoint entry = program.entryPoint(input.entry()).orElseThrow();
+                byte[] payload = input.payload();
                 StackProbe.Observed want = reference.send(entry, payload);
                 StackProbe.Observed got = stack.send(entry, payload);
                 verdicts.merge(String.valueOf(want.verdict()), 1, Integer::sum);
@@ -214,58 +210,5 @@ class DifferentialTest {
         HexFormat hex = HexFormat.of();
         return map.entries().stream().map(e -> hex.formatHex(e.key()) + "=" + hex.formatHex(e.value())).sorted()
                 .reduce("", (x, y) -> x + y + ";");
-    }
-
-    private static final byte[] NOISE = Bytes.ascii("\r\n $*:0123456789GETSETPOSTPUT /\0\u00ff");
-
-    /** A payload derived from {@code base}: valid as is, or cut, split, pipelined, flipped, or garbage. */
-    static byte[] mutate(Random r, byte[] base, List<IrTest.Send> corpus, IrTest.Send baseSend, Protocol protocol) {
-        byte[] out = switch (r.nextInt(10)) {
-            case 0, 1 -> base.clone();
-            case 2 -> Arrays.copyOf(base, r.nextInt(base.length + 1));                        // truncation
-            case 3 -> Arrays.copyOfRange(base, base.length == 0 ? 0 : r.nextInt(base.length), base.length); // second half of a split
-            case 4, 5 -> {                                                                      // pipeline
-                ByteArrayOutputStream p = new ByteArrayOutputStream();
-                int n = 2 + (r.nextInt(4) == 0 ? r.nextInt(39) : r.nextInt(4));
-                for (int i = 0; i < n; i++) {
-                    IrTest.Send s = corpus.get(r.nextInt(corpus.size()));
-                    p.writeBytes(s.entry().name().equals(baseSend.entry().name()) ? s.payload() : base);
-                }
-                if (r.nextBoolean()) {
-                    byte[] tail = corpus.get(r.nextInt(corpus.size())).payload();
-                    p.write(tail, 0, r.nextInt(tail.length + 1));                               // ends mid-request
-                }
-                yield p.toByteArray();
-            }
-            case 6, 7 -> {                                                                      // point mutations
-                byte[] m = base.clone();
-                int edits = 1 + r.nextInt(3);
-                for (int i = 0; i < edits && m.length > 0; i++) {
-                    int at = r.nextInt(m.length);
-                    m[at] = r.nextBoolean() ? NOISE[r.nextInt(NOISE.length)] : (byte) r.nextInt(256);
-                }
-                yield m;
-            }
-            case 8 -> {                                                                         // case flips
-                byte[] m = base.clone();
-                for (int i = 0; i < m.length; i++) {
-                    if (Character.isLetter(m[i]) && r.nextInt(4) == 0) {
-                        m[i] ^= 0x20;
-                    }
-                }
-                yield m;
-            }
-            default -> {                                                                        // garbage
-                byte[] g = new byte[r.nextInt(80)];
-                for (int i = 0; i < g.length; i++) {
-                    g[i] = r.nextBoolean() ? NOISE[r.nextInt(NOISE.length)] : (byte) r.nextInt(256);
-                }
-                yield g;
-            }
-        };
-        if (out.length == 0 && protocol == Protocol.TCP) {
-            return base.length == 0 ? new byte[] {'x'} : base.clone();  // TCP has no empty segment
-        }
-        return out;
     }
 }
