@@ -174,7 +174,8 @@ public final class StackProbe implements AutoCloseable {
                         Observed o = tcpRead(socket, in, 0, note);
                         yield o.verdict() == Verdict.TX && o.bytes().length == 0 ? new Observed(Verdict.DROP, o.bytes(), o.note()) : o;
                     }
-                    case RESET -> tcpRead(socket, in, 0, note);
+                    // the stack decided to reset: the RST is on its way, so wait for it rather than for quiet
+                    case RESET -> tcpRead(socket, in, 0, note, WAIT_MS);
                 };
             } finally {
                 conns.remove(port);
@@ -187,6 +188,11 @@ public final class StackProbe implements AutoCloseable {
      * TX with what came back, RESET on ECONNRESET, or a note when the connection closed with a FIN.
      */
     private Observed tcpRead(Socket socket, InputStream in, int expected, String note) throws IOException {
+        return tcpRead(socket, in, expected, note, expected > 0 ? Math.max(1, quietMs / 4) : quietMs);
+    }
+
+    /** As above, with {@code quiet} ms of silence after the expected bytes taken as the end. */
+    private Observed tcpRead(Socket socket, InputStream in, int expected, String note, int quiet) throws IOException {
         ByteArrayOutputStream got = new ByteArrayOutputStream();
         byte[] buf = new byte[8192];
         long deadline = System.nanoTime() + WAIT_MS * 1_000_000L;
@@ -201,7 +207,7 @@ public final class StackProbe implements AutoCloseable {
                 }
                 got.write(buf, 0, n);
             }
-            socket.setSoTimeout(expected > 0 ? Math.max(1, quietMs / 4) : quietMs);
+            socket.setSoTimeout(quiet);
             while (true) {
                 int n = in.read(buf);
                 if (n < 0) {
@@ -210,7 +216,7 @@ public final class StackProbe implements AutoCloseable {
                 }
                 got.write(buf, 0, n);
             }
-        } catch (SocketTimeoutException quiet) {
+        } catch (SocketTimeoutException silent) {
             return new Observed(Verdict.TX, got.toByteArray(), got.size() < expected
                     ? join(note, "only " + got.size() + " of " + expected + " response bytes arrived") : note);
         } catch (SocketException e) {
