@@ -20,6 +20,7 @@ final class NetLab implements AutoCloseable {
     final String tag;
     final int members;
     private final List<String> namespaces = new ArrayList<>();
+    private final Impairment impairment;
 
     NetLab(int members) {
         this.members = members;
@@ -47,6 +48,12 @@ final class NetLab implements AutoCloseable {
                 close();
             }
         }
+        List<Impairment.Link> links = new ArrayList<>();
+        for (int i = 0; i < members; i++) {
+            links.add(new Impairment.Link(memberNs(i), memberDev(i)));
+        }
+        links.add(new Impairment.Link(clientNs(), tag + "pc"));
+        this.impairment = new Impairment(links);
     }
 
     /** "xvr" and 4 random hex digits that no namespace in /run/netns starts with (bounded tries). */
@@ -98,80 +105,22 @@ final class NetLab implements AutoCloseable {
     }
 
     /**
-     * Loss and reordering on every link, on its namespace side (members and the client), so each datagram crosses
-     * one impairment: its sender's. With {@code sch_netem}: {@code netem delay 1ms 500us loss 5% reorder 25% 50%}.
-     * Kernels built without netem (this project's machines: CONFIG_NET_SCH_NETEM is not set) get the same effect
-     * from what they have: an HTB root whose classic-BPF filter draws a random number per packet ({@code ld rand})
-     * and sends 5% to a class whose {@code pfifo limit 0} drops them, 25% to a 300 kbit/s class whose queue delays
-     * them behind later packets of the fast class (reordering), and the rest straight through.
+     * Loss and reordering ({@link Impairment}) on every link, on its namespace side (members and the client), so
+     * each datagram crosses one impairment: its sender's.
      *
-     * @return which of the two was installed ("netem" or "htb+bpf")
+     * @return which kind was installed ("netem" or "htb+bpf")
      */
     String impair() {
-        boolean netem = true;
-        for (int i = 0; i <= members; i++) {
-            String ns = i < members ? memberNs(i) : clientNs();
-            String dev = i < members ? memberDev(i) : tag + "pc";
-            if (netem) {
-                try {
-                    tc(ns, "qdisc", "replace", "dev", dev, "root", "netem", "delay", "1ms", "500us", "loss", "5%",
-                            "reorder", "25%", "50%");
-                    continue;
-                } catch (IllegalStateException e) {
-                    if (!e.getMessage().contains("qdisc kind is unknown") || i > 0) {
-                        throw e;
-                    }
-                    netem = false;
-                }
-            }
-            tc(ns, "qdisc", "replace", "dev", dev, "root", "handle", "1:", "htb", "default", "1", "r2q", "100000");
-            tc(ns, "class", "add", "dev", dev, "parent", "1:", "classid", "1:1", "htb", "rate", "10gbit");
-            tc(ns, "class", "add", "dev", dev, "parent", "1:", "classid", "1:2", "htb", "rate", "10gbit");
-            tc(ns, "qdisc", "add", "dev", dev, "parent", "1:2", "handle", "20:", "pfifo", "limit", "0");
-            tc(ns, "class", "add", "dev", dev, "parent", "1:", "classid", "1:3", "htb", "rate", "300kbit", "burst",
-                    "200b", "cburst", "200b", "quantum", "1500");
-            tc(ns, "qdisc", "add", "dev", dev, "parent", "1:3", "handle", "30:", "pfifo", "limit", "30");
-            // A = random u32; A %= 100; A < 5 -> class 1:2 (drop); A < 30 -> class 1:3 (slow); else 1:1.
-            tc(ns, "filter", "add", "dev", dev, "parent", "1:", "bpf", "bytecode",
-                    "7,32 0 0 4294963256,148 0 0 100,53 1 0 5,6 0 0 65538,53 1 0 30,6 0 0 65539,6 0 0 65537");
-        }
-        return netem ? "netem" : "htb+bpf";
+        return impairment.install();
     }
 
     /** Packets the impairment dropped and delayed on member {@code i}'s link (htb+bpf only; netem: -1). */
     long[] impairmentCounts(int i) {
-        String out = run(List.of("ip", "netns", "exec", memberNs(i), "tc", "-s", "class", "show", "dev",
-                memberDev(i)));
-        long dropped = -1;
-        long delayed = -1;
-        String[] lines = out.split("\n");
-        for (int k = 0; k + 1 < lines.length; k++) {
-            var m = java.util.regex.Pattern.compile("Sent \\d+ bytes (\\d+) pkt \\(dropped (\\d+)")
-                    .matcher(lines[k + 1]);
-            if (!m.find()) {
-                continue;
-            }
-            if (lines[k].contains("class htb 1:2 ")) {
-                dropped = Long.parseLong(m.group(2));
-            } else if (lines[k].contains("class htb 1:3 ")) {
-                delayed = Long.parseLong(m.group(1));
-            }
-        }
-        return new long[] {dropped, delayed};
-    }
-
-    private static void tc(String ns, String... args) {
-        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns, "tc"));
-        cmd.addAll(List.of(args));
-        run(cmd);
+        return impairment.counts(i);
     }
 
     void clearImpairment() {
-        for (int i = 0; i <= members; i++) {
-            String ns = i < members ? memberNs(i) : clientNs();
-            String dev = i < members ? memberDev(i) : tag + "pc";
-            run(List.of("ip", "netns", "exec", ns, "tc", "qdisc", "del", "dev", dev, "root"));
-        }
+        impairment.clear();
     }
 
     private void addNs(String ns) {

@@ -9,6 +9,7 @@ import dev.xps.agent.bpf.XdpMode;
 import dev.xps.agent.testsupport.Kernel;
 import dev.xps.agent.testsupport.Sh;
 import dev.xps.consensus.Group;
+import dev.xps.consensus.Impairment;
 import dev.xps.consensus.Member;
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -110,6 +111,21 @@ final class VrNet implements AutoCloseable {
 
     static byte[] macBytes(int member) {
         return HexFormat.ofDelimiter(":").parseHex(mac(member));
+    }
+
+    /**
+     * Loss and reordering ({@link Impairment}, shared with the host-only baseline's tests) on the bridge side of
+     * every link: link {@code i} is the bridge's port toward member {@code i}, the last the port toward the client.
+     * Every frame crosses exactly one of them, the one toward its receiver, including the PREPAREOKs a member's
+     * XDP program sends back with XDP_TX (they cross no qdisc on the member's own device).
+     */
+    Impairment impairment() {
+        List<Impairment.Link> links = new ArrayList<>();
+        for (int i = 0; i < memberNs.size(); i++) {
+            links.add(new Impairment.Link(switchNs, peer("m" + i)));
+        }
+        links.add(new Impairment.Link(switchNs, peer("c")));
+        return new Impairment(links);
     }
 
     Group group(int view, int port) {
