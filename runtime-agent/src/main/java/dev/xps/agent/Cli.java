@@ -34,6 +34,11 @@ public final class Cli {
               stats NAME                    entry counters (summed over CPUs) and per-key hits
               serve [SECONDS] [--resident]  destroy the sockets that handlers reset (all contexts, also ones loaded
                                             later), until killed; --resident: until no context is left
+              consensus-node ARTIFACT_DIR --members IP,.. --macs MAC,.. --index I --interface IF [...]
+                                            run member I of a consensus group on the block's data plane, with the
+                                            replicated timestamp service, until killed (consensus-node --help)
+              consensus-readback ARTIFACT_DIR [--entries N] [--reps R]
+                                            time reading N log entries back with getNicLog (benchmark)
             exit codes: 0 ok, 1 failure, 2 usage
             """;
 
@@ -68,6 +73,13 @@ public final class Cli {
             }
             if (args.isEmpty()) {
                 throw new Usage("no command");
+            }
+            // the consensus data plane's commands keep no contexts: they need no pin or state root
+            if (args.getFirst().equals("consensus-node")) {
+                return dev.xps.agent.consensus.DataPlaneNodeMain.run(args.subList(1, args.size()), out, err);
+            }
+            if (args.getFirst().equals("consensus-readback")) {
+                return dev.xps.agent.consensus.LogReadbackMain.run(args.subList(1, args.size()), out, err);
             }
             Agent agent = new Agent(pinRoot, stateRoot);
             String cmd = args.removeFirst();

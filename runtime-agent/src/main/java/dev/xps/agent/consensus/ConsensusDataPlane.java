@@ -685,6 +685,11 @@ public final class ConsensusDataPlane implements AutoCloseable {
         return egress;
     }
 
+    /** The log map, for tools that fill or inspect it directly (the read-back benchmark). */
+    BpfMap logMap() {
+        return log;
+    }
+
     /** The ring buffer map, for a consumer of its own (only before {@link #start}). */
     public BpfMap eventsMap() {
         return eventsMap;

@@ -1,0 +1,375 @@
+package dev.xps.agent.consensus;
+
+import dev.xps.agent.bpf.BpfException;
+import dev.xps.agent.bpf.Preflight;
+import dev.xps.agent.bpf.PreflightException;
+import dev.xps.agent.bpf.XdpMode;
+import dev.xps.consensus.Group;
+import dev.xps.consensus.Member;
+import dev.xps.consensus.UnorderedHandler;
+import dev.xps.consensus.service.TimestampService;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.DatagramChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * {@code xps consensus-node}: one member of a VR group whose normal case runs in the eBPF data plane
+ * (docs/consensus.md), as a process: loads the block's consensus object with {@link ConsensusDataPlane}, attaches
+ * it to an interface of the current network namespace, installs the group ({@code updateReplica}), runs the
+ * replicated timestamp service ({@link TimestampService}) behind it and runs until killed; on SIGTERM it prints
+ * its numbers, detaches and unloads (a shutdown hook).
+ *
+ * <pre>
+ * xps consensus-node ARTIFACT_DIR --members IP,IP,IP --macs MAC,MAC,MAC --index I --interface IF
+ *                    [--block NAME] [--view V] [--log-capacity N] [--xdp-mode native|generic|auto]
+ *                    [--retransmit-ms 10] [--failure-floor-ms 50] [--stats-every-ms 0]
+ * </pre>
+ *
+ * ARTIFACT_DIR is {@code xpsc compile X.xps --target ebpf -o DIR}'s DIR, its {@code ebpf/<base>} directory, or the
+ * {@code <base>.manifest.json} itself. The member's reply socket is bound to its address and the block's port P
+ * (the leader answers clients from it; PROBEs, which the data plane does not order, are answered there too); the
+ * agent's retransmissions leave from a second socket on the same address. Exit codes: 1 the kernel or the
+ * artifact refused, 2 usage (no stack traces). It is the benchmark's data-plane member (bench/scenarios/consensus-vr.sh).
+ */
+public final class DataPlaneNodeMain {
+    static final String USAGE = """
+            usage: xps consensus-node ARTIFACT_DIR --members IP,IP,IP --macs MAC,MAC,MAC --index I --interface IF
+                                      [--block NAME] [--view V] [--log-capacity N] [--xdp-mode native|generic|auto]
+                                      [--retransmit-ms 10] [--failure-floor-ms 50] [--stats-every-ms 0]
+              runs member I of a consensus group on the eBPF data plane of ARTIFACT_DIR (xpsc --target ebpf -o DIR)
+              attached to interface IF of the current network namespace, with the replicated timestamp service,
+              until killed (SIGTERM detaches and unloads)
+            """;
+
+    /** A usage error: exit 2 with the message and the usage text. */
+    static final class Usage extends RuntimeException {
+        Usage(String m) {
+            super(m);
+        }
+    }
+
+    /** The parsed command line. */
+    record Args(Path manifest, String block, List<Inet4Address> members, List<byte[]> macs, int index,
+                String iface, int view, long logCapacity, XdpMode xdpMode, Duration retransmit,
+                Duration failureFloor, long statsEveryMs) {
+        Group group(int port) {
+            List<Member> ms = new ArrayList<>();
+            for (int i = 0; i < members.size(); i++) {
+                ms.add(new Member(i, members.get(i), macs.get(i)));
+            }
+            return new Group(view, ms, port);
+        }
+    }
+
+    private DataPlaneNodeMain() {}
+
+    public static void main(String[] argv) {
+        System.exit(run(List.of(argv), System.out, System.err));
+    }
+
+    /** Runs the command; returns when the process is being stopped (or at once with 1 or 2 on an error). */
+    public static int run(List<String> argv, PrintStream out, PrintStream err) {
+        Args a;
+        try {
+            a = parse(argv);
+        } catch (Usage e) {
+            err.println("xps: consensus-node: " + e.getMessage());
+            err.print(USAGE);
+            return 2;
+        }
+        if (a == null) {
+            out.print(USAGE);
+            return 0;
+        }
+        try {
+            return serve(a, out, err);
+        } catch (IllegalArgumentException | IllegalStateException | PreflightException | BpfException
+                 | UncheckedIOException | IOException e) {
+            err.println("xps: consensus-node: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    /** Parses the arguments; null for --help. */
+    static Args parse(List<String> argv) {
+        List<String> args = new ArrayList<>(argv);
+        Path artifact = null;
+        String block = null;
+        String members = null;
+        String macs = null;
+        Integer index = null;
+        String iface = null;
+        int view = 0;
+        long logCapacity = 0;
+        XdpMode mode = XdpMode.AUTO;
+        long retransmitMs = 10;
+        long floorMs = 50;
+        long statsEveryMs = 0;
+        while (!args.isEmpty()) {
+            String o = args.removeFirst();
+            if (o.equals("--help") || o.equals("-h")) {
+                return null;
+            }
+            if (!o.startsWith("--")) {
+                if (artifact != null) {
+                    throw new Usage("one ARTIFACT_DIR only, got '" + artifact + "' and '" + o + "'");
+                }
+                artifact = Path.of(o);
+                continue;
+            }
+            if (args.isEmpty()) {
+                throw new Usage("missing value for " + o);
+            }
+            String v = args.removeFirst();
+            switch (o) {
+                case "--members" -> members = v;
+                case "--macs" -> macs = v;
+                case "--index" -> index = integer(o, v, 0, 255);
+                case "--interface" -> iface = v;
+                case "--block" -> block = v;
+                case "--view" -> view = integer(o, v, 0, Integer.MAX_VALUE);
+                case "--log-capacity" -> logCapacity = number(o, v, 0, Integer.MAX_VALUE);
+                case "--xdp-mode" -> mode = switch (v.toLowerCase(Locale.ROOT)) {
+                    case "native" -> XdpMode.NATIVE;
+                    case "generic" -> XdpMode.GENERIC;
+                    case "auto" -> XdpMode.AUTO;
+                    default -> throw new Usage("--xdp-mode must be native, generic or auto, got '" + v + "'");
+                };
+                case "--retransmit-ms" -> retransmitMs = number(o, v, 1, 60_000);
+                case "--failure-floor-ms" -> floorMs = number(o, v, 0, 3_600_000);
+                case "--stats-every-ms" -> statsEveryMs = number(o, v, 0, 3_600_000);
+                default -> throw new Usage("unknown option " + o);
+            }
+        }
+        if (artifact == null) {
+            throw new Usage("missing ARTIFACT_DIR");
+        }
+        if (members == null) {
+            throw new Usage("--members is required");
+        }
+        if (macs == null) {
+            throw new Usage("--macs is required (the data plane writes frames to the members' MAC addresses)");
+        }
+        if (index == null) {
+            throw new Usage("--index is required");
+        }
+        if (iface == null) {
+            throw new Usage("--interface is required");
+        }
+        List<Inet4Address> ips = new ArrayList<>();
+        for (String m : members.split(",")) {
+            ips.add(ipv4(m.trim()));
+        }
+        List<byte[]> macList = new ArrayList<>();
+        for (String m : macs.split(",")) {
+            macList.add(mac(m.trim()));
+        }
+        if (macList.size() != ips.size()) {
+            throw new Usage("--macs lists " + macList.size() + " addresses, --members " + ips.size());
+        }
+        if (ips.size() < 1) {
+            throw new Usage("--members lists no member");
+        }
+        if (index >= ips.size()) {
+            throw new Usage("--index must be 0.." + (ips.size() - 1) + ", got " + index);
+        }
+        return new Args(artifact, block, ips, macList, index, iface, view, logCapacity, mode,
+                Duration.ofMillis(retransmitMs), Duration.ofMillis(floorMs), statsEveryMs);
+    }
+
+    private static int integer(String o, String v, int min, int max) {
+        return (int) number(o, v, min, max);
+    }
+
+    private static long number(String o, String v, long min, long max) {
+        long n;
+        try {
+            n = Long.parseLong(v.replace("_", ""));
+        } catch (NumberFormatException e) {
+            throw new Usage(o + " needs a number, got '" + v + "'");
+        }
+        if (n < min || n > max) {
+            throw new Usage(o + " must be " + min + ".." + max + ", got " + n);
+        }
+        return n;
+    }
+
+    private static Inet4Address ipv4(String s) {
+        if (!s.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}")) {
+            throw new Usage("not an IPv4 address: '" + s + "'");
+        }
+        try {
+            if (InetAddress.getByName(s) instanceof Inet4Address a) {
+                return a;
+            }
+        } catch (UnknownHostException e) {
+            // below
+        }
+        throw new Usage("not an IPv4 address: '" + s + "'");
+    }
+
+    private static byte[] mac(String s) {
+        if (!s.matches("[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}")) {
+            throw new Usage("not a MAC address (aa:bb:cc:dd:ee:ff): '" + s + "'");
+        }
+        return HexFormat.ofDelimiter(":").parseHex(s);
+    }
+
+    /**
+     * The manifest for ARTIFACT_DIR: the file itself, the only {@code *.manifest.json} in the directory, or the
+     * only one in its {@code ebpf/*} directories.
+     */
+    static Path manifest(Path artifact) throws IOException {
+        if (Files.isRegularFile(artifact)) {
+            return artifact;
+        }
+        if (!Files.isDirectory(artifact)) {
+            throw new IllegalArgumentException("no such artifact directory: " + artifact);
+        }
+        List<Path> found = manifests(artifact);
+        Path ebpf = artifact.resolve("ebpf");
+        if (found.isEmpty() && Files.isDirectory(ebpf)) {
+            try (Stream<Path> dirs = Files.list(ebpf)) {
+                for (Path d : dirs.filter(Files::isDirectory).sorted().toList()) {
+                    found.addAll(manifests(d));
+                }
+            }
+        }
+        if (found.size() != 1) {
+            throw new IllegalArgumentException((found.isEmpty() ? "no" : found.size()) + " *.manifest.json under "
+                    + artifact + (found.isEmpty() ? " (compile with xpsc compile X.xps --target ebpf -o DIR)"
+                    : ": name one " + found));
+        }
+        return found.getFirst();
+    }
+
+    private static List<Path> manifests(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return new ArrayList<>(s.filter(p -> p.getFileName().toString().endsWith(".manifest.json")).sorted()
+                    .toList());
+        }
+    }
+
+    private static int serve(Args a, PrintStream out, PrintStream err) throws IOException {
+        Path manifest = manifest(a.manifest());
+        int ifindex = Preflight.ifindex(a.iface());
+        ConsensusDataPlane.Options options = ConsensusDataPlane.Options.defaults().withLogSlots(a.logCapacity())
+                .withXdpMode(a.xdpMode()).withRetransmitInterval(a.retransmit()).withFailureFloor(a.failureFloor());
+        ConsensusDataPlane dp = ConsensusDataPlane.load(manifest, a.block(), options);
+        DatagramChannel replies = null;
+        DatagramChannel replication = null;
+        try {
+            Group group = a.group(dp.block().port());
+            dp.updateReplica(group, a.index());
+            InetAddress me = a.members().get(a.index());
+            replies = DatagramChannel.open().bind(new InetSocketAddress(me, dp.block().port()));
+            replication = DatagramChannel.open().bind(new InetSocketAddress(me, 0));
+            TimestampService service = new TimestampService();
+            dp.attach(ifindex);
+            dp.start(service, replies, replication);
+            DatagramChannel probeSocket = replies;
+            Thread probes = Thread.ofPlatform().daemon().name("xps-vr-probes")
+                    .start(() -> answerUnordered(dp, probeSocket, TimestampService.probes()));
+            out.printf(Locale.ROOT, "consensus-node: member %d of %d (block '%s', port %d, replication %d) on %s"
+                            + " (ifindex %d), view %d%s, %d log slots; pid %d; program ids %d,%d,%d%n", a.index(),
+                    group.size(), dp.block().name(), dp.block().port(), dp.block().replicationPort(), a.iface(),
+                    ifindex, group.view(), dp.isLeader() ? ", leader" : "", dp.capacity(),
+                    ProcessHandle.current().pid(), dp.ingressProgram().id(), dp.xdpProgram().id(),
+                    dp.egressProgram().id());
+            out.flush();
+            CountDownLatch stopped = new CountDownLatch(1);
+            DatagramChannel r1 = replies;
+            DatagramChannel r2 = replication;
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    out.println("consensus-node: stopping: applied " + dp.applied() + ", executed "
+                            + service.executed() + ", out of order " + service.outOfOrder() + ", retransmitted "
+                            + dp.retransmitted() + "; " + dp.status() + " " + dp.counters());
+                } catch (RuntimeException e) {
+                    out.println("consensus-node: stopping (" + e.getMessage() + ")");
+                }
+                dp.close(); // stops the threads, detaches XDP and tcx, unloads
+                close(r1);
+                close(r2);
+                probes.interrupt();
+                out.println("consensus-node: detached from " + a.iface());
+                out.flush();
+                stopped.countDown();
+            }, "xps-vr-shutdown"));
+            for (;;) { // until killed: the shutdown hook ends the process
+                try {
+                    if (stopped.await(a.statsEveryMs() > 0 ? a.statsEveryMs() : 3_600_000L, TimeUnit.MILLISECONDS)) {
+                        return 0;
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return 1;
+                }
+                if (a.statsEveryMs() > 0) {
+                    out.println("consensus-node: applied " + dp.applied() + "; " + dp.status() + " " + dp.counters());
+                    out.flush();
+                }
+            }
+        } catch (RuntimeException | IOException e) {
+            dp.close();
+            close(replies);
+            close(replication);
+            throw e;
+        }
+    }
+
+    /** Answers the requests the data plane did not order (PROBE) while this member leads; drops the rest. */
+    private static void answerUnordered(ConsensusDataPlane dp, DatagramChannel socket, UnorderedHandler handler) {
+        ByteBuffer buf = ByteBuffer.allocate(2048);
+        while (socket.isOpen()) {
+            try {
+                buf.clear();
+                SocketAddress from = socket.receive(buf);
+                if (from == null || !dp.isLeader()) {
+                    continue;
+                }
+                buf.flip();
+                byte[] req = new byte[buf.remaining()];
+                buf.get(req);
+                byte[] reply = handler.handle((InetSocketAddress) from, req);
+                if (reply != null) {
+                    socket.send(ByteBuffer.wrap(reply), from);
+                }
+            } catch (ClosedChannelException e) {
+                return;
+            } catch (IOException e) {
+                if (!socket.isOpen()) {
+                    return;
+                }
+            }
+        }
+    }
+
+    private static void close(DatagramChannel c) {
+        if (c != null) {
+            try {
+                c.close();
+            } catch (IOException e) {
+                // closing
+            }
+        }
+    }
+}
