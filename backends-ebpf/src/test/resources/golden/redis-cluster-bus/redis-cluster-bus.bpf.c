@@ -298,14 +298,14 @@ int cluster_verdict(struct __sk_buff *skb)
 	return verdict;
 }
 
-/* Adds the service's connections that match the predicate to cluster_socks. */
+/* Adds the service's connections (IPv4 or IPv6) that match the predicate to cluster_socks. */
 SEC("sockops")
 int cluster_sockops(struct bpf_sock_ops *ops)
 {
 	struct xps_tuple t;
 
 	if (ops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB) {
-		if (!xps_ops_is_ipv4(ops) || !(ops->local_port == 16379))
+		if (!xps_ops_is_inet(ops) || !(ops->local_port == 16379))
 			return 1;
 		xps_tuple_of_ops(ops, &t);
 		bpf_sock_hash_update(ops, &cluster_socks, &t, BPF_NOEXIST);

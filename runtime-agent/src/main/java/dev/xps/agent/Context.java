@@ -280,22 +280,89 @@ public final class Context implements AutoCloseable {
 
     // ------------------------------------------------------------------ resets
 
-    /** A reset event: the entry's index and the connection's ends (IPv4, as the server sees them). */
+    /**
+     * A reset event: the entry's index and the connection's ends as the server sees them. An IPv4 connection (also
+     * one on an AF_INET6 socket with v4-mapped ends) has dotted addresses ({@code 127.0.0.1}); a native IPv6 one
+     * has RFC 5952 text ({@code ::1}), see {@link #ipv6()}.
+     */
     public record ResetEvent(int entry, String remoteIp, int remotePort, String localIp, int localPort) {
+        /** Whether the connection is native IPv6. */
+        public boolean ipv6() {
+            return remoteIp.indexOf(':') >= 0;
+        }
+
+        /**
+         * Decodes {@code struct xps_reset_event} (docs/ebpf-target.md): {@code u32 entry}, then {@code struct
+         * xps_tuple { u32 family; u32 remote_port; u32 local_port; u32 remote_ip6[4]; u32 local_ip6[4]; }} (48
+         * bytes; IPv4 is family 2 with v4-mapped addresses), or the IPv4-only layout of objects compiled before
+         * it ({@code u32 entry; u32 remote_ip4; u32 local_ip4; u32 remote_port; u32 local_port;}, 20 bytes).
+         */
         static ResetEvent parse(byte[] b) {
-            int entry = (b[0] & 255) | (b[1] & 255) << 8 | (b[2] & 255) << 16 | (b[3] & 255) << 24;
-            String remote = (b[4] & 255) + "." + (b[5] & 255) + "." + (b[6] & 255) + "." + (b[7] & 255);
-            String local = (b[8] & 255) + "." + (b[9] & 255) + "." + (b[10] & 255) + "." + (b[11] & 255);
-            // remote port: network order, in the upper 16 bits as sock_ops exposes it (lower on some paths)
-            int rp = ((b[14] & 255) | (b[15] & 255)) != 0 ? (b[14] & 255) << 8 | (b[15] & 255)
-                    : (b[12] & 255) << 8 | (b[13] & 255);
-            int lp = (b[16] & 255) | (b[17] & 255) << 8; // host order
-            return new ResetEvent(entry, remote, rp, local, lp);
+            int entry = u32le(b, 0);
+            if (b.length == 20) {
+                return new ResetEvent(entry, ip4(b, 4), remotePort(b, 12), ip4(b, 8), u32le(b, 16) & 0xffff);
+            }
+            if (b.length < 48) {
+                throw new IllegalArgumentException("a reset event of " + b.length + " bytes (48 expected)");
+            }
+            int family = u32le(b, 4);
+            boolean v6 = family == 10;
+            return new ResetEvent(entry, v6 ? ip6(b, 16) : ip4(b, 28), remotePort(b, 8),
+                    v6 ? ip6(b, 32) : ip4(b, 44), u32le(b, 12) & 0xffff);
+        }
+
+        private static int u32le(byte[] b, int at) {
+            return (b[at] & 255) | (b[at + 1] & 255) << 8 | (b[at + 2] & 255) << 16 | (b[at + 3] & 255) << 24;
+        }
+
+        /** The remote port: network order, in the upper 16 bits as the kernel exposes it (lower on some paths). */
+        private static int remotePort(byte[] b, int at) {
+            return ((b[at + 2] & 255) | (b[at + 3] & 255)) != 0 ? (b[at + 2] & 255) << 8 | (b[at + 3] & 255)
+                    : (b[at] & 255) << 8 | (b[at + 1] & 255);
+        }
+
+        private static String ip4(byte[] b, int at) {
+            return (b[at] & 255) + "." + (b[at + 1] & 255) + "." + (b[at + 2] & 255) + "." + (b[at + 3] & 255);
+        }
+
+        /** RFC 5952: lower-case hex, leading zeros dropped, the longest run (two or more) of zero groups as "::". */
+        static String ip6(byte[] b, int at) {
+            int[] g = new int[8];
+            for (int i = 0; i < 8; i++) {
+                g[i] = (b[at + 2 * i] & 255) << 8 | (b[at + 2 * i + 1] & 255);
+            }
+            int best = -1;
+            int bestLen = 1;
+            for (int i = 0; i < 8; ) {
+                int j = i;
+                while (j < 8 && g[j] == 0) {
+                    j++;
+                }
+                if (j - i > bestLen) {
+                    best = i;
+                    bestLen = j - i;
+                }
+                i = j == i ? i + 1 : j;
+            }
+            StringBuilder s = new StringBuilder();
+            for (int i = 0; i < 8; i++) {
+                if (i == best) {
+                    s.append("::");
+                    i += bestLen - 1;
+                    continue;
+                }
+                if (!s.isEmpty() && s.charAt(s.length() - 1) != ':') {
+                    s.append(':');
+                }
+                s.append(Integer.toHexString(g[i]));
+            }
+            return s.toString();
         }
 
         @Override
         public String toString() {
-            return localIp + ":" + localPort + " <- " + remoteIp + ":" + remotePort;
+            return ipv6() ? "[" + localIp + "]:" + localPort + " <- [" + remoteIp + "]:" + remotePort
+                    : localIp + ":" + localPort + " <- " + remoteIp + ":" + remotePort;
         }
     }
 

@@ -18,8 +18,9 @@ import java.nio.ByteOrder;
 /**
  * Destroys a TCP socket by its 4-tuple with netlink SOCK_DIAG {@code SOCK_DESTROY} (the kernel aborts the socket:
  * an RST goes to the peer, the local socket's calls fail with ECONNABORTED). Needs a kernel built with
- * {@code CONFIG_INET_DIAG_DESTROY} and CAP_NET_ADMIN; {@link #probe()} says whether it works. A socket of an
- * {@code AF_INET6} listener carries IPv4 ends as v4-mapped addresses, so both families are tried.
+ * {@code CONFIG_INET_DIAG_DESTROY} and CAP_NET_ADMIN; {@link #probe()} says whether it works. An IPv6 connection
+ * is an {@code AF_INET6} socket; an IPv4 one is an {@code AF_INET} socket or, on an {@code AF_INET6} listener, one
+ * with v4-mapped ends, so for IPv4 both families are tried.
  */
 public final class SocketDestroyer {
     private static final int AF_INET = 2;
@@ -64,11 +65,16 @@ public final class SocketDestroyer {
 
     /** True if a socket matching the event was destroyed; false if there was none (already closed). */
     public static boolean destroy(Context.ResetEvent e) {
-        byte[] local = ip4(e.localIp());
-        byte[] remote = ip4(e.remoteIp());
-        int err = destroy(AF_INET, local, e.localPort(), remote, e.remotePort());
-        if (err == ENOENT) {
-            err = destroy(AF_INET6, mapped(local), e.localPort(), mapped(remote), e.remotePort());
+        int err;
+        if (e.ipv6()) {
+            err = destroy(AF_INET6, ip6(e.localIp()), e.localPort(), ip6(e.remoteIp()), e.remotePort());
+        } else {
+            byte[] local = ip4(e.localIp());
+            byte[] remote = ip4(e.remoteIp());
+            err = destroy(AF_INET, local, e.localPort(), remote, e.remotePort());
+            if (err == ENOENT) {
+                err = destroy(AF_INET6, mapped(local), e.localPort(), mapped(remote), e.remotePort());
+            }
         }
         if (err == 0) {
             return true;
@@ -84,6 +90,12 @@ public final class SocketDestroyer {
         String[] p = dotted.split("\\.");
         return new byte[] {(byte) Integer.parseInt(p[0]), (byte) Integer.parseInt(p[1]), (byte) Integer.parseInt(p[2]),
                 (byte) Integer.parseInt(p[3])};
+    }
+
+    /** An IPv6 literal's 16 bytes ({@code InetAddress.ofLiteral} parses, it never looks a name up). */
+    private static byte[] ip6(String literal) {
+        byte[] a = java.net.InetAddress.ofLiteral(literal).getAddress();
+        return a.length == 16 ? a : mapped(a); // a v4-mapped literal comes back as an Inet4Address
     }
 
     private static byte[] mapped(byte[] v4) {

@@ -312,11 +312,19 @@ final class CGenerator {
         };
     }
 
-    /** sock_ops sees the local port in host order and the remote one in network order. */
+    /**
+     * sock_ops sees the local port in host order and the remote one in network order. Ports match IPv4 and IPv6
+     * connections alike; {@code from}/{@code to} are IPv4 prefixes, so a predicate with one matches IPv4
+     * connections only (also v4-mapped ones on an AF_INET6 socket): {@code ops->remote_ip4} of a native IPv6
+     * socket is a placeholder of the kernel's, not one of its addresses.
+     */
     private static String opsPredicate(Predicate p) {
         List<String> parts = new ArrayList<>();
         parts.add(range("ops->local_port", p.dstPort()));
         p.srcPort().ifPresent(r -> parts.add(range("bpf_ntohl(ops->remote_port)", r)));
+        if (p.srcAddress().isPresent() || p.dstAddress().isPresent()) {
+            parts.add("xps_ops_is_ipv4(ops)");
+        }
         p.srcAddress().ifPresent(a -> parts.add(prefix("bpf_ntohl(ops->remote_ip4)", a)));
         p.dstAddress().ifPresent(a -> parts.add(prefix("bpf_ntohl(ops->local_ip4)", a)));
         return String.join(" && ", parts);

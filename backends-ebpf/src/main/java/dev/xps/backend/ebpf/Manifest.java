@@ -158,8 +158,8 @@ final class Manifest {
         }
     }
 
-    private static Map<String, Object> program(String cName, String section, String attach, String target,
-                                               String what) {
+    static Map<String, Object> program(String cName, String section, String attach, String target,
+                                       String what) {
         Map<String, Object> o = Json.object();
         o.put("name", cName);
         o.put("kernelName", kernelName(cName));
@@ -248,7 +248,7 @@ final class Manifest {
 
     // ------------------------------------------------------------------ runtime maps
 
-    private static Map<String, Object> counters() {
+    static Map<String, Object> counters() {
         Map<String, Object> o = name("xps_counters");
         o.put("bpfType", "percpu_array");
         o.put("key", "u32: the entry point's index");
@@ -258,18 +258,19 @@ final class Manifest {
         return o;
     }
 
-    private static Map<String, Object> connections() {
+    static Map<String, Object> connections() {
         Map<String, Object> o = name("xps_conns");
         o.put("bpfType", "lru_hash");
-        o.put("key", "struct xps_tuple { u32 remote_ip4; u32 local_ip4; u32 remote_port; u32 local_port; }");
+        o.put("key", "struct xps_tuple { u32 family; u32 remote_port; u32 local_port; u32 remote_ip6[4];"
+                + " u32 local_ip6[4]; } (44 bytes; IPv4 is family 2 with v4-mapped addresses, IPv6 family 10)");
         o.put("value", "u32 flags: 1 out of step, 2 waiting for the service, 4 reset");
         return o;
     }
 
-    private static Map<String, Object> resets() {
+    static Map<String, Object> resets() {
         Map<String, Object> o = name("xps_resets");
         o.put("bpfType", "ringbuf");
-        o.put("event", "struct xps_reset_event { u32 entry; struct xps_tuple tuple; } (20 bytes)");
+        o.put("event", "struct xps_reset_event { u32 entry; struct xps_tuple tuple; } (48 bytes)");
         o.put("does", "the agent destroys each socket it names (sk_skb cannot)");
         return o;
     }
@@ -283,7 +284,7 @@ final class Manifest {
         return o;
     }
 
-    private static Map<String, Object> name(String cName) {
+    static Map<String, Object> name(String cName) {
         Map<String, Object> o = Json.object();
         o.put("name", cName);
         o.put("kernelName", kernelName(cName));

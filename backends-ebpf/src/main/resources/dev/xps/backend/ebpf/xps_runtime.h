@@ -755,14 +755,18 @@ static __always_inline void xps_out_uint(struct xps_scratch *s, __u64 v, __u32 w
 
 /* ------------------------------------------------------------------ TCP */
 
-/* A connection as the server sees it; the SOCKHASH key. Ports and addresses exactly as the
- * kernel exposes them to sock_ops and sk_skb (remote port in network order in the upper half
- * of the word, local port in host order), so both programs build the same key. */
+/* A connection as the server sees it: the SOCKHASH key, the xps_conns key, and what a reset event
+ * names. IPv4 and IPv6 alike: an IPv4 connection (an AF_INET socket, or an AF_INET6 socket whose ends
+ * are v4-mapped) is family 2 with its addresses written v4-mapped (::ffff:a.b.c.d); a native IPv6
+ * one is family 10. Addresses in network order; ports exactly as the kernel exposes them to
+ * sock_ops, sk_skb and sk_msg (remote port in network order in the upper half of the word, local
+ * port in host order), so all three programs build the same key. 44 bytes, no padding. */
 struct xps_tuple {
-	__u32 remote_ip4;
-	__u32 local_ip4;
+	__u32 family;
 	__u32 remote_port;
 	__u32 local_port;
+	__u32 remote_ip6[4];
+	__u32 local_ip6[4];
 };
 
 /* Per connection (xps_conns), set by the verdict program and cleared by the egress program. */
@@ -777,43 +781,83 @@ struct xps_conn {
 	__u32 kernel_unsent;
 };
 
-/* A reset the agent must carry out (sk_skb cannot destroy a socket). */
+/* A reset the agent must carry out (sk_skb cannot destroy a socket): 48 bytes. */
 struct xps_reset_event {
 	__u32 entry;
 	struct xps_tuple tuple;
 };
 
+#define XPS_AF_INET 2
+#define XPS_AF_INET6 10
+
+/* Builds t from a context's fields (read once each by XPS_TUPLE_OF). */
+static __always_inline void xps_tuple_make(struct xps_tuple *t, __u32 family, __u32 remote_port, __u32 local_port,
+					   __u32 remote_ip4, __u32 local_ip4, const __u32 *r6, const __u32 *l6)
+{
+	int ipv6 = family == XPS_AF_INET6 && !(r6[0] == 0 && r6[1] == 0 && r6[2] == bpf_htonl(0xffff));
+
+	t->family = ipv6 ? XPS_AF_INET6 : XPS_AF_INET;
+	t->remote_port = remote_port;
+	t->local_port = local_port;
+	for (int i = 0; i < 3; i++) {
+		t->remote_ip6[i] = ipv6 ? r6[i] : (i == 2 ? bpf_htonl(0xffff) : 0);
+		t->local_ip6[i] = ipv6 ? l6[i] : (i == 2 ? bpf_htonl(0xffff) : 0);
+	}
+	t->remote_ip6[3] = ipv6 ? r6[3] : remote_ip4;
+	t->local_ip6[3] = ipv6 ? l6[3] : local_ip4;
+}
+
+/* One 32-bit load of a context field, at its constant offset (volatile: the compiler may neither merge
+ * two loads nor turn a choice between two fields into a load through a computed context pointer, which the
+ * verifier refuses). */
+#define XPS_CTX_U32(ctx, field) (*(volatile const __u32 *)&(ctx)->field)
+
+/*
+ * Fills t from a context that has family, remote_ip4/local_ip4, remote_ip6/local_ip6 and the ports
+ * (struct bpf_sock_ops, struct __sk_buff, struct sk_msg_md). Every field is read, whatever the family:
+ * an AF_INET socket's ip6 fields are not its addresses, so IPv4 is built from the ip4 fields.
+ */
+#define XPS_TUPLE_OF(ctx, t)									\
+	do {											\
+		__u32 r6_[4] = { XPS_CTX_U32(ctx, remote_ip6[0]), XPS_CTX_U32(ctx, remote_ip6[1]),	\
+				 XPS_CTX_U32(ctx, remote_ip6[2]), XPS_CTX_U32(ctx, remote_ip6[3]) };	\
+		__u32 l6_[4] = { XPS_CTX_U32(ctx, local_ip6[0]), XPS_CTX_U32(ctx, local_ip6[1]),	\
+				 XPS_CTX_U32(ctx, local_ip6[2]), XPS_CTX_U32(ctx, local_ip6[3]) };	\
+		xps_tuple_make(t, XPS_CTX_U32(ctx, family), XPS_CTX_U32(ctx, remote_port),		\
+			       XPS_CTX_U32(ctx, local_port), XPS_CTX_U32(ctx, remote_ip4),		\
+			       XPS_CTX_U32(ctx, local_ip4), r6_, l6_);					\
+	} while (0)
+
 static __always_inline void xps_tuple_of_skb(const struct __sk_buff *skb, struct xps_tuple *t)
 {
-	t->remote_ip4 = skb->remote_ip4;
-	t->local_ip4 = skb->local_ip4;
-	t->remote_port = skb->remote_port;
-	t->local_port = skb->local_port;
+	XPS_TUPLE_OF(skb, t);
 }
 
 static __always_inline void xps_tuple_of_ops(const struct bpf_sock_ops *ops, struct xps_tuple *t)
 {
-	t->remote_ip4 = ops->remote_ip4;
-	t->local_ip4 = ops->local_ip4;
-	t->remote_port = ops->remote_port;
-	t->local_port = ops->local_port;
+	XPS_TUPLE_OF(ops, t);
 }
 
 static __always_inline void xps_tuple_of_msg(const struct sk_msg_md *msg, struct xps_tuple *t)
 {
-	t->remote_ip4 = msg->remote_ip4;
-	t->local_ip4 = msg->local_ip4;
-	t->remote_port = msg->remote_port;
-	t->local_port = msg->local_port;
+	XPS_TUPLE_OF(msg, t);
 }
 
-/* Whether a sock_ops socket is IPv4, or IPv6 carrying an IPv4-mapped address. */
+/* Whether a sock_ops socket is IPv4, or IPv6 carrying an IPv4-mapped address: what a predicate on
+ * addresses (`from` / `to`, IPv4 prefixes) needs, since ops->remote_ip4 of a native IPv6 socket is
+ * not an address of its (the kernel keeps a placeholder there). */
 static __always_inline int xps_ops_is_ipv4(const struct bpf_sock_ops *ops)
 {
-	if (ops->family == 2 /* AF_INET */)
+	if (ops->family == XPS_AF_INET)
 		return 1;
-	return ops->family == 10 /* AF_INET6 */ && ops->remote_ip6[0] == 0 && ops->remote_ip6[1] == 0
+	return ops->family == XPS_AF_INET6 && ops->remote_ip6[0] == 0 && ops->remote_ip6[1] == 0
 	       && ops->remote_ip6[2] == bpf_htonl(0xffff);
+}
+
+/* Whether a sock_ops socket is TCP over IPv4 or IPv6 (any address): what the fast path serves. */
+static __always_inline int xps_ops_is_inet(const struct bpf_sock_ops *ops)
+{
+	return ops->family == XPS_AF_INET || ops->family == XPS_AF_INET6;
 }
 
 /* The kernel answered n bytes on t (redirected; sent later). */

@@ -13,8 +13,13 @@ public final class Resp implements AutoCloseable {
     private final InputStream in;
 
     public Resp(int port) throws IOException {
+        this("127.0.0.1", port);
+    }
+
+    /** A connection to {@code host} (an address literal: {@code 127.0.0.1}, {@code ::1}). */
+    public Resp(String host, int port) throws IOException {
         socket = new Socket();
-        socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+        socket.connect(new InetSocketAddress(host, port), 5000);
         socket.setSoTimeout(5000);
         socket.setTcpNoDelay(true);
         in = socket.getInputStream();
