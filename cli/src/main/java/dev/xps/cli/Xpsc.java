@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
 @Command(name = "xpsc", mixinStandardHelpOptions = true, versionProvider = Xpsc.Version.class,
         description = "Compiles .xps fast-path handlers for the kernel, NICs and user-space stacks.",
         subcommands = {CheckCommand.class, CompileCommand.class, TestCommand.class, TargetsCommand.class,
-                CommandLine.HelpCommand.class})
+                CompositeCommand.class, CommandLine.HelpCommand.class})
 public final class Xpsc implements Runnable {
     public static final int EXIT_OK = 0;
     public static final int EXIT_ERRORS = 1;
@@ -28,7 +28,7 @@ public final class Xpsc implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command (check, compile, test, targets)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command (check, compile, test, targets, composite)");
     }
 
     public static void main(String[] args) {
@@ -61,7 +61,7 @@ public final class Xpsc implements Runnable {
             if (e instanceof CommandLine.UnmatchedArgumentException u && e.getCommandLine() == cli
                     && !u.getUnmatched().isEmpty() && !u.getUnmatched().getFirst().startsWith("-")) {
                 message = "unknown command '" + u.getUnmatched().getFirst()
-                        + "' (commands: check, compile, test, targets, help)";
+                        + "' (commands: check, compile, test, targets, composite, help)";
             }
             err.println("xpsc: " + message);
             err.println("Try 'xpsc --help' for more information.");

@@ -108,14 +108,29 @@ public final class Agent {
     }
 
     private Context create(String name, Path artifact, Attachment attachment) {
-        Pins pins = Pins.of(pinRoot, name);
         Path manifestFile = Manifest.locate(artifact);
         Manifest manifest = Manifest.read(manifestFile);
+        if (manifest.composite().isPresent()) {
+            throw new AgentException(manifestFile + " is the generic composite object: create it with "
+                    + "createCompContext (xps compcontext NAME DIR --port P --offset O --length L --cgroup PATH)");
+        }
+        return create(name, manifestFile, manifest, attachment, null);
+    }
+
+    private static Path objectOf(Path manifestFile, Manifest manifest) {
         Path object = manifestFile.resolveSibling(manifest.object());
         if (!Files.isRegularFile(object)) {
             throw new AgentException("the manifest names object " + manifest.object() + " but " + object
                     + " does not exist (was clang missing when xpsc compiled it?)");
         }
+        return object;
+    }
+
+    /** Loads, pins and attaches; {@code beforeAttach} (may be null) runs after the load, before any attachment. */
+    private Context create(String name, Path manifestFile, Manifest manifest, Attachment attachment,
+                           java.util.function.Consumer<PinnedContext> beforeAttach) {
+        Pins pins = Pins.of(pinRoot, name);
+        Path object = objectOf(manifestFile, manifest);
         if (pins.exists()) {
             throw new AgentException("context '" + name + "' already exists (" + pins.dir()
                     + "): delete it first, or update it");
@@ -127,6 +142,9 @@ public final class Agent {
         PinnedContext pinned = null;
         try {
             pinned = load(pins, object, manifest, manifestFile);
+            if (beforeAttach != null) {
+                beforeAttach.accept(pinned);
+            }
             for (Manifest.Entry e : manifest.entries()) {
                 if (e.tcp()) {
                     String socks = e.sockhash().orElseThrow(() -> new AgentException("TCP entry " + e.name()
@@ -159,7 +177,7 @@ public final class Agent {
                     }
                 }
             }
-            writeState(state, manifestFile, object, attachment);
+            writeState(state, manifest.text(), manifestFile, object, attachment);
             return new Context(name, pinned, manifest, attachment, state);
         } catch (RuntimeException ex) {
             if (pinned != null) {
@@ -209,6 +227,9 @@ public final class Agent {
             Path f = stateRoot.resolve(other).resolve("manifest.json");
             if (!Files.isRegularFile(f)) {
                 continue; // not one of ours (or a context loaded without the agent's record)
+            }
+            if (Files.exists(stateRoot.resolve(other).resolve(SUB_RECORD))) {
+                continue; // a sub-context serves its composite's port: the composite claims it
             }
             Manifest m = Manifest.read(f);
             for (Manifest.Entry mine : manifest.entries()) {
@@ -282,10 +303,11 @@ public final class Agent {
         return new AgentException.VerifierRejected(msg.toString(), where, e);
     }
 
-    private static void writeState(Path state, Path manifestFile, Path object, Attachment attachment) {
+    private static void writeState(Path state, String manifestText, Path manifestFile, Path object,
+                                   Attachment attachment) {
         try {
             Files.createDirectories(state);
-            Files.copy(manifestFile, state.resolve("manifest.json"), StandardCopyOption.REPLACE_EXISTING);
+            Files.writeString(state.resolve("manifest.json"), manifestText);
             Files.copy(object, state.resolve("object.bpf.o"), StandardCopyOption.REPLACE_EXISTING);
             Path c = manifestFile.resolveSibling(object.getFileName().toString().replaceFirst("\\.o$", ".c"));
             if (Files.isRegularFile(c)) {
@@ -295,6 +317,356 @@ public final class Agent {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot record the context in " + state, e);
         }
+    }
+
+    // ------------------------------------------------------------------ composite contexts
+
+    /** In a composite's state directory: {@code {"port":P,"offset":O,"length":L}}. */
+    static final String COMPOSITE_RECORD = "composite.json";
+    /** In a sub-context's state directory: {@code {"composite":C,"slot":N,"value":"0x.."}}. */
+    static final String SUB_RECORD = "subcontext.json";
+
+    /** A composite's configuration, as recorded. */
+    public record Composite(String name, int port, int offset, int length) {}
+
+    /** A sub-context's place in its composite, as recorded. */
+    public record SubContext(String name, String composite, int slot, byte[] value) {}
+
+    /**
+     * create_compcontext(port, offset, length): loads the generic composite object {@code artifact} (written by
+     * {@code xpsc composite -o DIR}, under {@code DIR/ebpf/xps-composite/}) as context {@code name}, writes its
+     * config map (port, selector offset and length) and attaches it like a TCP context ({@code attachment}'s
+     * cgroup). With no sub-context every message passes to the service; {@link #createSubContext} adds them.
+     * The agent's record of the context carries the port, so other contexts cannot claim it.
+     *
+     * @throws IllegalArgumentException if port, offset or length is out of range
+     */
+    @SuppressWarnings("unchecked")
+    public Context createCompContext(String name, Path artifact, int port, int offset, int length,
+                                     Attachment attachment) {
+        Preflight.requirePrivileges();
+        Path manifestFile = Manifest.locate(artifact);
+        Manifest generic = Manifest.read(manifestFile);
+        Manifest.Composite c = generic.composite().orElseThrow(() -> new AgentException(manifestFile
+                + " is not the composite object (write it with: xpsc composite -o DIR)"));
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("port " + port + " is not in 1..65535");
+        }
+        if (length < 1 || length > c.maxSelectorLength()) {
+            throw new IllegalArgumentException("selector length " + length + " is not in 1.."
+                    + c.maxSelectorLength());
+        }
+        if (offset < 0 || offset > c.maxOffset()) {
+            throw new IllegalArgumentException("selector offset " + offset + " is not in 0.." + c.maxOffset());
+        }
+        // the record of this context says which port it serves (the generic manifest says 0)
+        Map<String, Object> root = (Map<String, Object>) Json.parse(generic.text());
+        for (Object e : (List<Object>) root.get("entryPoints")) {
+            Map<String, Object> pred = (Map<String, Object>) ((Map<String, Object>) e).get("predicate");
+            pred.put("port", new LinkedHashMap<>(Map.of("low", (long) port, "high", (long) port)));
+            Map<String, Object> comp = (Map<String, Object>) ((Map<String, Object>) e).get("composite");
+            comp.put("port", (long) port);
+            comp.put("offset", (long) offset);
+            comp.put("length", (long) length);
+        }
+        Manifest configured = Manifest.parse(Json.write(root));
+        try (var lock = lock()) {
+            if (attachment.cgroup().isEmpty()) {
+                throw new AgentException("a composite serves TCP: give the service's cgroup v2 (--cgroup PATH)");
+            }
+            Context ctx = create(name, manifestFile, configured, attachment, pinned -> {
+                byte[] v = new byte[16];
+                putU32(v, 0, port);
+                putU32(v, 4, offset);
+                putU32(v, 8, length);
+                pinned.map(c.configMap()).put(new byte[4], v);
+            });
+            try {
+                Files.writeString(stateRoot.resolve(name).resolve(COMPOSITE_RECORD), Json.write(Map.of(
+                        "port", (long) port, "offset", (long) offset, "length", (long) length)));
+            } catch (IOException e) {
+                ctx.close();
+                delete(name);
+                throw new UncheckedIOException("cannot record the composite in " + stateRoot.resolve(name), e);
+            }
+            return ctx;
+        }
+    }
+
+    /** The composite {@code name} as recorded. */
+    @SuppressWarnings("unchecked")
+    public Composite composite(String name) {
+        Path f = stateRoot.resolve(name).resolve(COMPOSITE_RECORD);
+        if (!Pins.of(pinRoot, name).exists()) {
+            throw new NoSuchElementException("no context '" + name + "' (nothing pinned at "
+                    + Pins.of(pinRoot, name).dir() + ")");
+        }
+        if (!Files.isRegularFile(f)) {
+            throw new AgentException("context '" + name + "' is not a composite (create one with xps compcontext)");
+        }
+        try {
+            Map<String, Object> m = (Map<String, Object>) Json.parse(Files.readString(f));
+            return new Composite(name, ((Long) m.get("port")).intValue(), ((Long) m.get("offset")).intValue(),
+                    ((Long) m.get("length")).intValue());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The sub-context {@code name} as recorded, or empty if it is not a sub-context. */
+    @SuppressWarnings("unchecked")
+    public Optional<SubContext> subContext(String name) {
+        Path f = stateRoot.resolve(name).resolve(SUB_RECORD);
+        if (!Files.isRegularFile(f)) {
+            return Optional.empty();
+        }
+        try {
+            Map<String, Object> m = (Map<String, Object>) Json.parse(Files.readString(f));
+            return Optional.of(new SubContext(name, (String) m.get("composite"), ((Long) m.get("slot")).intValue(),
+                    java.util.HexFormat.of().parseHex((String) m.get("value"))));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The sub-contexts of composite {@code composite}, by name. */
+    public List<SubContext> subContexts(String composite) {
+        List<SubContext> out = new ArrayList<>();
+        for (String c : contexts()) {
+            subContext(c).filter(s -> s.composite().equals(composite)).ifPresent(out::add);
+        }
+        return out;
+    }
+
+    /**
+     * create_subcontext(ctx, handler, value): loads {@code artifact} — one TCP handler compiled on its own
+     * ({@code handler NAME on tcp port P { ... }}, P the composite's port) — as context {@code name}, with the
+     * composite's per-CPU scratch memory, sockhash, connection states, reset ring buffer and counters in place
+     * of its own (so its TX answers, ordering and resets are the composite's), puts its handler program into a
+     * free slot of the composite's program array and then maps {@code value} (exactly the composite's selector
+     * length) to that slot: from the next message on, messages whose selector is {@code value} run it, also on
+     * connections already open. Its data maps are its own: reach them with {@link #context}{@code (name)}.
+     * Entry programs of the artifact are not loaded.
+     */
+    public Context createSubContext(String composite, String name, Path artifact, byte[] value) {
+        Preflight.requirePrivileges();
+        try (var lock = lock()) {
+            Composite comp = composite(composite);
+            Pins pins = Pins.of(pinRoot, name);
+            if (pins.exists()) {
+                throw new AgentException("context '" + name + "' already exists (" + pins.dir()
+                        + "): delete it first, or update it");
+            }
+            if (value.length != comp.length()) {
+                throw new IllegalArgumentException("selector value " + show(value) + " is " + value.length
+                        + " bytes; composite '" + composite + "' selects on " + comp.length() + " bytes at offset "
+                        + comp.offset());
+            }
+            int slot = -1;
+            List<SubContext> subs = subContexts(composite);
+            for (SubContext s : subs) {
+                if (java.util.Arrays.equals(s.value(), value)) {
+                    throw new AgentException("selector " + show(value) + " of composite '" + composite
+                            + "' is already sub-context '" + s.name() + "'s: delete or update that one");
+                }
+            }
+            Path manifestFile = Manifest.locate(artifact);
+            Manifest m = Manifest.read(manifestFile);
+            Manifest.Entry entry = subEntry(m, manifestFile, comp);
+            Path object = objectOf(manifestFile, m);
+            Manifest compManifest = Manifest.read(stateRoot.resolve(composite).resolve("manifest.json"));
+            Manifest.Composite cdef = compManifest.composite().orElseThrow();
+            for (int i = 0; i < cdef.slots() && slot < 0; i++) {
+                final int k = i;
+                if (subs.stream().noneMatch(s -> s.slot() == k)) {
+                    slot = i;
+                }
+            }
+            if (slot < 0) {
+                throw new AgentException("composite '" + composite + "' has no free handler slot (" + cdef.slots()
+                        + " sub-contexts at most)");
+            }
+            Manifest recorded = withoutResets(m);
+            Path state = stateRoot.resolve(name);
+            try (PinnedContext compPinned = PinnedContext.adopt(Pins.of(pinRoot, composite))) {
+                Manifest.Entry ce = compManifest.entries().getFirst();
+                BpfMap handlers = compPinned.map(ce.progArray().orElseThrow());
+                BpfMap selectors = compPinned.map(cdef.selectorsMap());
+                PinnedContext sub = loadSub(pins, object, m, manifestFile, entry, compPinned, compManifest);
+                boolean selectorSet = false;
+                try {
+                    handlers.setProgram(slot, sub.program(entry.slots().getFirst().program()));
+                    writeState(state, recorded.text(), manifestFile, object, attachmentOf(composite));
+                    Files.writeString(state.resolve(SUB_RECORD), Json.write(Map.of("composite", composite,
+                            "slot", (long) slot, "value", java.util.HexFormat.of().formatHex(value))));
+                    selectors.put(selectorKey(value), u32(slot)); // last: the slot is ready before it is chosen
+                    selectorSet = true;
+                    return new Context(name, sub, recorded, attachmentOf(composite), state);
+                } catch (IOException | RuntimeException ex) {
+                    RuntimeException r = ex instanceof RuntimeException re ? re
+                            : new UncheckedIOException("cannot record the sub-context in " + state, (IOException) ex);
+                    try {
+                        if (selectorSet) {
+                            selectors.delete(selectorKey(value));
+                        }
+                        handlers.clearProgram(slot);
+                        sub.unload();
+                    } catch (RuntimeException suppressed) {
+                        r.addSuppressed(suppressed);
+                    }
+                    deleteTree(state);
+                    throw r;
+                }
+            }
+        }
+    }
+
+    /** The one handler entry a sub-context artifact must have. */
+    private static Manifest.Entry subEntry(Manifest m, Path manifestFile, Composite comp) {
+        if (m.composite().isPresent()) {
+            throw new AgentException(manifestFile + " is the composite object itself, not a handler");
+        }
+        if (m.entries().size() != 1 || !m.entries().getFirst().tcp()
+                || !m.entries().getFirst().kind().equals("handler") || m.entries().getFirst().slots().size() != 1) {
+            throw new AgentException("a sub-context is one TCP handler ('handler NAME on tcp port " + comp.port()
+                    + " { ... }'); " + m.source() + " has " + m.entries().stream().map(e -> e.kind() + " "
+                    + e.name() + " on " + e.protocol() + " port " + e.ports()).toList());
+        }
+        Manifest.Entry e = m.entries().getFirst();
+        if (comp.port() < e.portLow() || comp.port() > e.portHigh()) {
+            throw new AgentException("handler " + e.name() + " of " + m.source() + " is for tcp port " + e.ports()
+                    + ", but composite '" + comp.name() + "' serves port " + comp.port());
+        }
+        return e;
+    }
+
+    /** Loads a sub-context's handler program with the composite's shared maps. */
+    private static PinnedContext loadSub(Pins pins, Path object, Manifest m, Path manifestFile, Manifest.Entry entry,
+                                         PinnedContext comp, Manifest compManifest) {
+        Manifest.Entry ce = compManifest.entries().getFirst();
+        Map<String, BpfMap> shared = new LinkedHashMap<>();
+        shared.put("xps_nest", comp.map("xps_nest"));
+        shared.put("xps_scratch", comp.map("xps_scratch"));
+        shared.put(m.countersMap(), comp.map(compManifest.countersMap()));
+        m.connectionsMap().ifPresent(c -> shared.put(c, comp.map(compManifest.connectionsMap().orElseThrow())));
+        m.resetsMap().ifPresent(r -> shared.put(r, comp.map(compManifest.resetsMap().orElseThrow())));
+        entry.sockhash().ifPresent(h -> shared.put(h, comp.map(ce.sockhash().orElseThrow())));
+        try {
+            return PinnedContext.load(pins, object, null, shared,
+                    java.util.Set.of(entry.slots().getFirst().program()));
+        } catch (BpfException e) {
+            if (e.verifierLog() == null || e.verifierLog().isBlank()) {
+                throw e;
+            }
+            throw verifierRejected(e, manifestFile.resolveSibling(object.getFileName().toString()
+                    .replaceFirst("\\.o$", ".c")), m);
+        }
+    }
+
+    /** The sub-context's record of its manifest: without the reset ring buffer, which is the composite's. */
+    @SuppressWarnings("unchecked")
+    private static Manifest withoutResets(Manifest m) {
+        Map<String, Object> root = (Map<String, Object>) Json.parse(m.text());
+        root.remove("resets");
+        return Manifest.parse(Json.write(root));
+    }
+
+    @SuppressWarnings("unchecked")
+    private Attachment attachmentOf(String context) {
+        try {
+            return Attachment.fromJson((Map<String, Object>) Json.parse(
+                    Files.readString(stateRoot.resolve(context).resolve("attachment.json"))));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Replaces sub-context {@code name}'s handler with {@code artifact}'s: data kept, slot swapped atomically. */
+    private Context updateSub(SubContext sc, Path artifact) {
+        Composite comp = composite(sc.composite());
+        Path manifestFile = Manifest.locate(artifact);
+        Manifest m = Manifest.read(manifestFile);
+        Manifest.Entry entry = subEntry(m, manifestFile, comp);
+        Path object = objectOf(manifestFile, m);
+        Manifest compManifest = Manifest.read(stateRoot.resolve(sc.composite()).resolve("manifest.json"));
+        Manifest recorded = withoutResets(m);
+        Attachment attachment = attachmentOf(sc.composite());
+        try (PinnedContext compPinned = PinnedContext.adopt(Pins.of(pinRoot, sc.composite()))) {
+            PinnedContext sub = loadSub(Pins.of(pinRoot, sc.name()), object, m, manifestFile, entry, compPinned,
+                    compManifest);
+            try {
+                compPinned.map(compManifest.entries().getFirst().progArray().orElseThrow())
+                        .setProgram(sc.slot(), sub.program(entry.slots().getFirst().program()));
+                writeState(stateRoot.resolve(sc.name()), recorded.text(), manifestFile, object, attachment);
+                return new Context(sc.name(), sub, recorded, attachment, stateRoot.resolve(sc.name()));
+            } catch (RuntimeException e) {
+                sub.close();
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * Removes sub-context {@code name}: its selector entry first (its messages pass to the service from then
+     * on), then its slot, then its pins and record. Connections stay open.
+     */
+    public DeleteReport deleteSubContext(String name) {
+        Preflight.requirePrivileges();
+        try (var lock = lock()) {
+            SubContext sc = subContext(name).orElseThrow(() -> new NoSuchElementException("no sub-context '"
+                    + name + "'"));
+            return deleteSub(sc);
+        }
+    }
+
+    private DeleteReport deleteSub(SubContext sc) {
+        List<String> done = new ArrayList<>();
+        Pins cp = Pins.of(pinRoot, sc.composite());
+        Path compManifestFile = stateRoot.resolve(sc.composite()).resolve("manifest.json");
+        if (cp.exists() && Files.isRegularFile(compManifestFile)) {
+            Manifest cm = Manifest.read(compManifestFile);
+            try (PinnedContext comp = PinnedContext.adopt(cp)) {
+                if (comp.map(cm.composite().orElseThrow().selectorsMap()).delete(selectorKey(sc.value()))) {
+                    done.add("selector " + show(sc.value()) + " removed");
+                }
+                if (comp.map(cm.entries().getFirst().progArray().orElseThrow()).clearProgram(sc.slot())) {
+                    done.add("slot " + sc.slot() + " emptied");
+                }
+            }
+        }
+        Pins pins = Pins.of(pinRoot, sc.name());
+        if (pins.exists()) {
+            PinnedContext.adopt(pins).unload(); // its sockhash is the composite's: sockets stay with it
+        }
+        deleteTree(stateRoot.resolve(sc.name()));
+        return new DeleteReport(sc.name(), done.isEmpty() ? "nothing to drain" : String.join(", ", done), Map.of());
+    }
+
+    static byte[] selectorKey(byte[] value) {
+        return java.util.Arrays.copyOf(value, 16);
+    }
+
+    private static byte[] u32(int v) {
+        byte[] b = new byte[4];
+        putU32(b, 0, v);
+        return b;
+    }
+
+    private static void putU32(byte[] b, int off, int v) {
+        b[off] = (byte) v;
+        b[off + 1] = (byte) (v >>> 8);
+        b[off + 2] = (byte) (v >>> 16);
+        b[off + 3] = (byte) (v >>> 24);
+    }
+
+    /** A selector value as text if printable, else 0x-hex. */
+    static String show(byte[] v) {
+        for (byte c : v) {
+            if (c < 0x20 || c > 0x7e) {
+                return "0x" + java.util.HexFormat.of().formatHex(v);
+            }
+        }
+        return "\"" + new String(v, java.nio.charset.StandardCharsets.US_ASCII) + "\"";
     }
 
     // ------------------------------------------------------------------ adopt
@@ -334,6 +706,14 @@ public final class Agent {
     public Context updateContext(String name, Path artifact) {
         Preflight.requirePrivileges();
         try (var lock = lock()) {
+            Optional<SubContext> sub = subContext(name);
+            if (sub.isPresent()) {
+                return updateSub(sub.get(), artifact);
+            }
+            if (Files.exists(stateRoot.resolve(name).resolve(COMPOSITE_RECORD))) {
+                throw new AgentException("context '" + name + "' is a composite: its handlers are its "
+                        + "sub-contexts (update those); to change its port, offset or length, delete and create it");
+            }
             return update(name, artifact);
         }
     }
@@ -366,7 +746,7 @@ public final class Agent {
                     slots.setProgram(s.slot(), p);
                 }
             }
-            writeState(stateRoot.resolve(name), manifestFile, object, attachment);
+            writeState(stateRoot.resolve(name), next.text(), manifestFile, object, attachment);
             return new Context(name, pinned, next, attachment, stateRoot.resolve(name));
         } catch (RuntimeException e) {
             pinned.close();
@@ -389,7 +769,19 @@ public final class Agent {
     public DeleteReport deleteContext(String name) {
         Preflight.requirePrivileges();
         try (var lock = lock()) {
-            return delete(name);
+            Optional<SubContext> sub = subContext(name);
+            if (sub.isPresent()) {
+                return deleteSub(sub.get());
+            }
+            List<SubContext> subs = Files.exists(stateRoot.resolve(name).resolve(COMPOSITE_RECORD))
+                    ? subContexts(name) : List.of();
+            for (SubContext s : subs) {
+                deleteSub(s);
+            }
+            DeleteReport r = delete(name);
+            return subs.isEmpty() ? r : new DeleteReport(r.context(), subs.size() + " sub-contexts deleted ("
+                    + String.join(", ", subs.stream().map(SubContext::name).toList()) + "), " + r.drain(),
+                    r.socketsOnFastPath());
         }
     }
 
@@ -449,7 +841,14 @@ public final class Agent {
         Map<String, String> out = new LinkedHashMap<>();
         for (String c : contexts()) {
             try (Context ctx = context(c)) {
-                out.put(c, ctx.describe());
+                String extra = subContext(c).map(sc -> "\n  sub-context of " + sc.composite() + ": selector "
+                        + show(sc.value()) + ", slot " + sc.slot()).orElse("");
+                if (Files.exists(stateRoot.resolve(c).resolve(COMPOSITE_RECORD))) {
+                    Composite k = composite(c);
+                    extra = "\n  composite: port " + k.port() + ", selector at offset " + k.offset() + " length "
+                            + k.length() + ", sub-contexts " + subContexts(c).stream().map(SubContext::name).toList();
+                }
+                out.put(c, ctx.describe() + extra);
             } catch (RuntimeException e) {
                 out.put(c, "unreadable: " + e.getMessage());
             }

@@ -24,7 +24,17 @@ public final class Cli {
                                             service must be in it before it listens), UDP ones to interface IF; with
                                             TCP entry points, also start the resident reset server unless it runs
               update NAME ARTIFACT_DIR      swap the context's handlers for a new build's; connections stay open
-              unload NAME                   drain, detach and unpin the context
+                                            (a sub-context: its handler, in its slot of the composite)
+              unload NAME                   drain, detach and unpin the context (a composite: with its sub-contexts;
+                                            a sub-context: remove its selector and empty its slot)
+              compcontext NAME ARTIFACT_DIR --port P --offset O --length L --cgroup PATH [--no-reset-server]
+                                            create_compcontext: load the composite object (xpsc composite -o DIR)
+                                            as NAME for TCP port P: the L bytes at offset O of each message
+                                            choose a sub-context; none chosen: the message passes
+              subcontext COMP NAME ARTIFACT_DIR --value V
+                                            create_subcontext: load one compiled TCP handler (handler H on tcp
+                                            port P) as NAME, run for messages of composite COMP whose selector is
+                                            V (text, or 0x-hex; exactly L bytes); its maps: xps map ... NAME
               status                        list the contexts and the resident reset server
               map put NAME MAP KEY VALUE    keys and values: integers (decimal or 0x-hex) for integer types;
               map get NAME MAP KEY            for bytes, text or 0x-hex
@@ -118,6 +128,70 @@ public final class Cli {
                         }
                     }
                 }
+                case "compcontext" -> {
+                    if (args.contains("--help") || args.contains("-h")) {
+                        out.print(COMPCONTEXT_HELP);
+                        return 0;
+                    }
+                    String name = need(args, "NAME");
+                    Path dir = Path.of(need(args, "ARTIFACT_DIR"));
+                    Integer port = null;
+                    Integer offset = null;
+                    Integer length = null;
+                    Path cgroup = null;
+                    boolean resetServer = true;
+                    while (!args.isEmpty()) {
+                        String o = args.removeFirst();
+                        switch (o) {
+                            case "--port" -> port = integer(need(args, o), o);
+                            case "--offset" -> offset = integer(need(args, o), o);
+                            case "--length" -> length = integer(need(args, o), o);
+                            case "--cgroup" -> cgroup = Path.of(need(args, o));
+                            case "--no-reset-server" -> resetServer = false;
+                            default -> throw new Usage("unknown option " + o);
+                        }
+                    }
+                    if (port == null || offset == null || length == null || cgroup == null) {
+                        throw new Usage("compcontext needs --port, --offset, --length and --cgroup");
+                    }
+                    try (Context c = agent.createCompContext(name, dir, port, offset, length,
+                            Attachment.cgroup(cgroup))) {
+                        out.println("loaded composite " + name + ": port " + port + ", selector at offset " + offset
+                                + " length " + length + "; " + c.describe());
+                        if (resetServer) {
+                            long pid = ResetServer.ensureResident(pinRoot, stateRoot);
+                            out.println("  resets carried out by the reset server, pid " + pid + " (log "
+                                    + stateRoot.resolve(ResetServer.LOG_FILE) + ")");
+                        }
+                    }
+                }
+                case "subcontext" -> {
+                    if (args.contains("--help") || args.contains("-h")) {
+                        out.print(SUBCONTEXT_HELP);
+                        return 0;
+                    }
+                    String comp = need(args, "COMP");
+                    String name = need(args, "NAME");
+                    Path dir = Path.of(need(args, "ARTIFACT_DIR"));
+                    String value = null;
+                    while (!args.isEmpty()) {
+                        String o = args.removeFirst();
+                        if (o.equals("--value")) {
+                            value = need(args, o);
+                        } else {
+                            throw new Usage("unknown option " + o);
+                        }
+                    }
+                    if (value == null) {
+                        throw new Usage("subcontext needs --value V");
+                    }
+                    byte[] v = selector(value);
+                    try (Context c = agent.createSubContext(comp, name, dir, v)) {
+                        Agent.SubContext sc = agent.subContext(name).orElseThrow();
+                        out.println("loaded sub-context " + name + " of " + comp + ": selector " + Agent.show(v)
+                                + ", slot " + sc.slot() + "; " + c.describe());
+                    }
+                }
                 case "update" -> {
                     String name = need(args, "NAME");
                     try (Context c = agent.updateContext(name, Path.of(need(args, "ARTIFACT_DIR")))) {
@@ -201,6 +275,48 @@ public final class Cli {
             err.println("xps: " + e.getMessage());
             return 1;
         }
+    }
+
+    static final String COMPCONTEXT_HELP = """
+            usage: xps compcontext NAME ARTIFACT_DIR --port P --offset O --length L --cgroup PATH [--no-reset-server]
+              create_compcontext(port, offset, length): loads the generic composite object that
+              'xpsc composite -o DIR' writes (ARTIFACT_DIR: DIR or DIR/ebpf/xps-composite) as context NAME and
+              attaches it to the cgroup v2 PATH (the service must be in it before it listens) for TCP port P.
+              The L bytes (1..16) at offset O of each request choose a sub-context (xps subcontext); a request
+              whose selector has none passes to the service. Also starts the resident reset server unless it runs.
+              xps unload NAME removes the composite with all its sub-contexts.
+            """;
+
+    static final String SUBCONTEXT_HELP = """
+            usage: xps subcontext COMP NAME ARTIFACT_DIR --value V
+              create_subcontext(ctx, handler, value): ARTIFACT_DIR is one TCP handler compiled on its own
+              ('handler H on tcp port P { ... }' with P the composite's port; xpsc compile X.xps --target ebpf -o
+              DIR). It is loaded as context NAME with composite COMP's connection state, response buffer and
+              counters, and runs for COMP's requests whose selector is V: text, or 0x-hex, exactly the
+              composite's selector length. Its maps: xps map put|get|delete|dump NAME MAP ...
+              xps update NAME DIR swaps its handler (data kept); xps unload NAME removes its selector and slot.
+            """;
+
+    private static int integer(String text, String option) {
+        try {
+            return Integer.parseInt(text);
+        } catch (NumberFormatException e) {
+            throw new Usage(option + " needs an integer, not '" + text + "'");
+        }
+    }
+
+    private static byte[] selector(String text) {
+        if (text.isEmpty()) {
+            throw new Usage("--value needs at least one byte");
+        }
+        if (text.startsWith("0x") && text.length() > 2) {
+            try {
+                return java.util.HexFormat.of().parseHex(text.substring(2));
+            } catch (IllegalArgumentException e) {
+                throw new Usage("--value " + text + ": not hex (an even number of 0-9a-f after 0x)");
+            }
+        }
+        return text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }
 
     private static String need(List<String> args, String what) {

@@ -19,7 +19,15 @@ import java.util.Optional;
  */
 public record Manifest(String source, String object, List<Entry> entries, List<MapDef> maps, String countersMap,
                        List<String> counterFields, Optional<String> connectionsMap, Optional<String> resetsMap,
-                       Optional<String> drainMap, String text) {
+                       Optional<String> drainMap, String text, Optional<Composite> composite, int responseBytes) {
+
+    /**
+     * The composite section of a generic composite object's entry ({@code xpsc composite}): its config map
+     * (port, selector offset and length), its selector → slot hash map, and the maps its sub-contexts' handler
+     * programs share with it.
+     */
+    public record Composite(String configMap, String selectorsMap, int maxSelectorLength, int maxOffset, int slots,
+                            List<String> shared) {}
 
     /** One program of an entry point, in the manifest's order. */
     public record Program(String name, String section, String attach, String target) {}
@@ -29,7 +37,7 @@ public record Manifest(String source, String object, List<Entry> entries, List<M
 
     /** An entry point. {@code portLow..portHigh} is its predicate's destination port range (0..65535 if none). */
     public record Entry(String name, int index, String protocol, int portLow, int portHigh, Optional<String> sockhash,
-                        List<Program> programs, Optional<String> progArray, List<Slot> slots) {
+                        List<Program> programs, Optional<String> progArray, List<Slot> slots, String kind) {
         public boolean tcp() {
             return protocol.equals("tcp");
         }
@@ -186,6 +194,7 @@ public record Manifest(String source, String object, List<Entry> entries, List<M
             throw new IllegalArgumentException("manifest version " + m.get("version") + " is not supported (1 is)");
         }
         List<Entry> entries = new ArrayList<>();
+        Optional<Composite> composite = Optional.empty();
         for (Object o : (List<Object>) m.get("entryPoints")) {
             Map<String, Object> e = (Map<String, Object>) o;
             Map<String, Object> pred = (Map<String, Object>) e.get("predicate");
@@ -210,7 +219,18 @@ public record Manifest(String source, String object, List<Entry> entries, List<M
                 }
             }
             entries.add(new Entry(str(e, "name"), num(e, "index"), str(e, "protocol"), lo, hi, sockhash,
-                    List.copyOf(progs), progArray, List.copyOf(slots)));
+                    List.copyOf(progs), progArray, List.copyOf(slots),
+                    e.get("kind") instanceof String k ? k : "handler"));
+            if (e.get("composite") instanceof Map<?, ?> c) {
+                Map<String, Object> cm = (Map<String, Object>) c;
+                List<String> shared = new ArrayList<>();
+                for (Object x : (List<Object>) cm.get("shared")) {
+                    shared.add((String) x);
+                }
+                composite = Optional.of(new Composite(str((Map<String, Object>) cm.get("config"), "name"),
+                        str((Map<String, Object>) cm.get("selectors"), "name"), num(cm, "maxSelectorLength"),
+                        num(cm, "maxOffset"), num(cm, "slots"), List.copyOf(shared)));
+            }
         }
         List<MapDef> maps = new ArrayList<>();
         for (Object o : (List<Object>) m.get("maps")) {
@@ -238,7 +258,9 @@ public record Manifest(String source, String object, List<Entry> entries, List<M
         Optional<String> resets = Optional.ofNullable((Map<String, Object>) m.get("resets")).map(x -> str(x, "name"));
         Optional<String> drain = Optional.ofNullable((Map<String, Object>) m.get("drain")).map(x -> str(x, "name"));
         return new Manifest(str(m, "source"), str(m, "object"), List.copyOf(entries), List.copyOf(maps),
-                str(counters, "name"), List.copyOf(fields), conns, resets, drain, text);
+                str(counters, "name"), List.copyOf(fields), conns, resets, drain, text, composite,
+                m.get("scratch") instanceof Map<?, ?> sc && sc.get("responseBytes") instanceof Long r
+                        ? Math.toIntExact(r) : 0);
     }
 
     public MapDef map(String name) {

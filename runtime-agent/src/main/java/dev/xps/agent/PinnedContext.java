@@ -78,6 +78,18 @@ public final class PinnedContext implements AutoCloseable {
      * @throws PinnedMapMismatchException if a pinned map no longer matches the object's declaration of it
      */
     public static PinnedContext load(Pins pins, Path objectFile, Consumer<BpfObject> configure) {
+        return load(pins, objectFile, configure, Map.of(), null);
+    }
+
+    /**
+     * {@link #load(Pins, Path, Consumer)} for a sub-context of a composite: the maps named in {@code shared} are
+     * not created but are the given maps of another context (the composite's), whatever is pinned here; each
+     * must have the declared type, key size and capacity and a value at least as large as declared (the
+     * composite's response buffer is the largest a handler is built with). They are pinned here too, so an
+     * adopted sub-context reaches them. Only the programs in {@code programs} are loaded (all if null).
+     */
+    public static PinnedContext load(Pins pins, Path objectFile, Consumer<BpfObject> configure,
+                                     Map<String, BpfMap> shared, java.util.Set<String> programs) {
         boolean fresh = !pins.exists();
         pins.create();
         pins.removeTemporaries();
@@ -87,8 +99,27 @@ public final class PinnedContext implements AutoCloseable {
             if (configure != null) {
                 configure.accept(obj);
             }
+            if (programs != null) {
+                for (ObjectProgram p : obj.programs()) {
+                    if (!programs.contains(p.name())) {
+                        p.setAutoload(false);
+                    }
+                }
+            }
             for (ObjectMap m : obj.maps()) {
                 Path pin = pins.map(m.name());
+                BpfMap share = shared.get(m.name());
+                if (share != null) {
+                    if (share.type() != m.type() || share.keySize() != m.keySize()
+                            || share.maxEntries() != m.maxEntries() || share.valueSize() < m.valueSize()) {
+                        throw new AgentException("the object declares map '" + m.name() + "' as "
+                                + shape(m.type(), m.keySize(), m.valueSize(), m.maxEntries()) + ", but the map it "
+                                + "must share is " + shape(share.type(), share.keySize(), share.valueSize(),
+                                share.maxEntries()) + " (built by another xpsc version?)");
+                    }
+                    m.reuse(share);
+                    continue;
+                }
                 if (!m.isInternal() && Files.exists(pin)) {
                     BpfMap existing = BpfMap.fromPin(pin);
                     reused.add(existing);
@@ -108,6 +139,9 @@ public final class PinnedContext implements AutoCloseable {
                 ctx.pinReplacing(pins.map(m.name()), handle.id(), BpfMap::fromPin, BpfMap::id, handle::pin);
             }
             for (ObjectProgram p : obj.programs()) {
+                if (programs != null && !programs.contains(p.name())) {
+                    continue;
+                }
                 BpfProgram handle = p.handle();
                 ctx.programs.put(Pins.pinName(p.name()), handle);
                 ctx.pinReplacing(pins.program(p.name()), handle.id(), BpfProgram::fromPin, BpfProgram::id,

@@ -40,6 +40,28 @@ public final class Artifacts {
         return compile(file, sample);
     }
 
+    /** Compiles {@code source} as {@code <base>.xps} in a fresh directory; returns {@code <dir>/ebpf/<base>}. */
+    public static Path source(String base, String source) throws IOException {
+        Path dir = Files.createDirectories(OUT.resolve("src-" + Kernel.uniqueSuffix()));
+        Path file = dir.resolve(base + ".xps");
+        Files.writeString(file, source);
+        return compile(file, base);
+    }
+
+    /** The generic composite object ({@code bin/xpsc composite -o DIR}); returns {@code DIR/ebpf/xps-composite}. */
+    public static Path composite() throws IOException {
+        Path out = Files.createDirectories(OUT).resolve("out-" + Kernel.uniqueSuffix());
+        List<String> cmd = List.of(REPO.resolve("bin/xpsc").toString(), "composite", "-o", out.toString());
+        Path jar = REPO.resolve("cli/target/xpsc.jar");
+        Sh.Result r = run(cmd, fresh(jar));
+        Path dir = out.resolve("ebpf").resolve("xps-composite");
+        if (r.exitCode() != 0 || !Files.isRegularFile(dir.resolve("xps-composite.bpf.o"))) {
+            throw new AssertionError("bin/xpsc composite exited " + r.exitCode() + " without "
+                    + dir.resolve("xps-composite.bpf.o") + ":\n" + r.output());
+        }
+        return dir;
+    }
+
     private static Sh.Result run(List<String> cmd, boolean noBuild) throws IOException {
         List<String> full = new ArrayList<>(List.of("env", "XPSC_NO_BUILD=" + (noBuild ? "1" : "0")));
         full.addAll(cmd);
