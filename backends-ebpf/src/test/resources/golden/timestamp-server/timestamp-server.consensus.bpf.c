@@ -5,7 +5,7 @@
 //   <block>_ingress  TC ingress on the leader: numbers ordered client requests on port P, logs them
 //                    and sends PREPARE to every other member (bpf_clone_redirect per member)
 //   <block>_xdp      XDP on every member, port P + 1: PREPARE -> log -> PREPAREOK (XDP_TX) on a
-//                    replica; PREPAREOK -> quorum -> commit on the leader; COMMIT on a replica
+//                    replica; PREPAREOK -> quorum -> commit on the leader; COMMIT -> PREPAREOK on a replica
 //   <block>_egress   TC egress on the leader: the service's replies from port P -> host RTT and
 //                    failure detection
 // The agent writes <block>_config (updateReplica) and reads the log, state, counters and events.
@@ -531,7 +531,9 @@ int vr_timestamps_xdp(struct xdp_md *ctx)
 	if (h->type == XC_COMMIT && !leader && h->sender == cfg->leader) {
 		VR_TIMESTAMPS_COUNT(commits_received);
 		vr_timestamps_apply_commit(cfg, st, op);
-		return XDP_DROP;
+		/* answered with PREPAREOK(contiguous): the agent sends COMMIT every retransmit interval, so the
+		 * leader's XDP runs (and checks its host) at least that often even when no client sends */
+		return vr_timestamps_ack(ctx, cfg, st->contiguous);
 	}
 bad:
 	VR_TIMESTAMPS_COUNT(bad);

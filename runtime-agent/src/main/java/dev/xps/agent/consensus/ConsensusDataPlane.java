@@ -12,6 +12,8 @@ import dev.xps.agent.bpf.XdpMode;
 import dev.xps.consensus.Group;
 import dev.xps.consensus.LogEntry;
 import dev.xps.consensus.Member;
+import dev.xps.consensus.RecoverableService;
+import dev.xps.consensus.RecoveryReport;
 import dev.xps.consensus.ReplicatedService;
 import dev.xps.consensus.wire.VrMessage;
 import dev.xps.consensus.wire.Wire;
@@ -21,6 +23,7 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.DatagramChannel;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,13 +33,22 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 
 /**
@@ -66,6 +78,40 @@ public final class ConsensusDataPlane implements AutoCloseable {
     static final int BATCH = 1024;
     /** At most this many PREPAREs per member per retransmission round (docs/consensus.md). */
     static final int RETRANSMIT_PER_MEMBER = 64;
+    /** STATE_CHUNKs sent per STATE_REQUEST (docs/consensus.md, "State transfer"). */
+    static final int CHUNKS_PER_REQUEST = 32;
+    /** A state transfer silent for this many retransmit intervals is asked again from its first missing chunk... */
+    static final int STALL_INTERVALS = 3;
+    /** ... and after this many silent asks another member is asked. */
+    static final int ASKS_PER_SOURCE = 5;
+
+    /** A snapshot of the service after entries {@code 1 .. op} ({@link #checkpoint()}). */
+    public record Checkpoint(long op, byte[] state) {
+        public Checkpoint {
+            if (op < 0) {
+                throw new IllegalArgumentException("op must be >= 0, got " + op);
+            }
+            state = state.clone();
+        }
+
+        @Override
+        public byte[] state() {
+            return state.clone();
+        }
+    }
+
+    /**
+     * A host failure the data plane detected (leader): entry {@code op}, committed (announced to the host) at
+     * {@code committedNanos}, still had no reply at {@code detectedNanos} (both {@code CLOCK_MONOTONIC}, as
+     * {@link System#nanoTime()} on Linux); {@code rttNanos} is the EWMA then, {@code limitNanos} =
+     * max(failure_threshold x rtt, floor) the rule compared the age with.
+     */
+    public record HostFailure(long op, long detectedNanos, long committedNanos, long rttNanos, long limitNanos) {
+        /** How long the entry had waited for its reply when the data plane declared the failure. */
+        public long ageNanos() {
+            return detectedNanos - committedNanos;
+        }
+    }
 
     /**
      * Settings.
@@ -148,6 +194,21 @@ public final class ConsensusDataPlane implements AutoCloseable {
     private final List<BpfLink> links = new ArrayList<>();
     private final AtomicLong target = new AtomicLong();
     private final List<LongConsumer> failureListeners = new CopyOnWriteArrayList<>();
+    private final List<Consumer<HostFailure>> hostFailureListeners = new CopyOnWriteArrayList<>();
+    /** Guards {@link #applied}, {@link #generation} and the replies: an abandoned service's result is dropped. */
+    private final Object deliveryLock = new Object();
+    private final Object recoveryLock = new Object();
+    private final AtomicLong lastReplied = new AtomicLong();
+    private final ConcurrentLinkedQueue<CompletableFuture<Checkpoint>> snapshotRequests = new ConcurrentLinkedQueue<>();
+    private final Map<Integer, Served> served = new ConcurrentHashMap<>();
+    private final LinkedBlockingQueue<VrMessage.StateChunk> inbox = new LinkedBlockingQueue<>();
+    /** Bumped by every recovery: a delivery thread of an older generation stops and its results are dropped. */
+    private volatile int generation;
+    private volatile boolean recovering;
+    private volatile HostFailure lastFailure;
+    private final AtomicLong stateChunksSent = new AtomicLong();
+    private final AtomicLong stateRequestsAnswered = new AtomicLong();
+    private final AtomicLong badStateMessages = new AtomicLong();
     private final ExecutorService readers = Executors.newVirtualThreadPerTaskExecutor();
     private volatile int ifindex;
     private volatile Group group;
@@ -155,13 +216,14 @@ public final class ConsensusDataPlane implements AutoCloseable {
     private volatile long applied;
     private volatile long failedAt = -1;
     private volatile boolean running;
-    private ReplicatedService service;
+    private volatile ReplicatedService service;
     private DatagramChannel replies;
     private DatagramChannel replication;
     private RingBuffer ring;
     private Thread deliverer;
     private Thread events;
     private Thread timer;
+    private Thread stateThread;
     private volatile long retransmitted;
     private volatile boolean urgent;
 
@@ -363,10 +425,28 @@ public final class ConsensusDataPlane implements AutoCloseable {
         this.replies = replySocket;
         this.replication = Objects.requireNonNull(replicationSocket);
         this.ring = RingBuffer.open(eventsMap, this::onEvent);
+        lastReplied.accumulateAndGet(applied, Math::max);
         running = true;
-        deliverer = Thread.ofPlatform().daemon().name("xps-vr-deliver-" + block.name()).start(this::deliverLoop);
+        startDeliverer(generation, service);
         events = Thread.ofPlatform().daemon().name("xps-vr-events-" + block.name()).start(this::eventLoop);
         timer = Thread.ofPlatform().daemon().name("xps-vr-timer-" + block.name()).start(this::timerLoop);
+        if (boundToReplicationPort(replicationSocket)) {
+            stateThread = Thread.ofPlatform().daemon().name("xps-vr-state-" + block.name()).start(this::stateLoop);
+        }
+    }
+
+    private void startDeliverer(int gen, ReplicatedService svc) {
+        deliverer = Thread.ofPlatform().daemon().name("xps-vr-deliver-" + block.name() + "-" + gen)
+                .start(() -> deliverLoop(gen, svc));
+    }
+
+    /** State transfer (types 4 and 5) reaches the host on P + 1: only a socket bound there receives it. */
+    private boolean boundToReplicationPort(DatagramChannel c) {
+        try {
+            return c.getLocalAddress() instanceof InetSocketAddress a && a.getPort() == block.replicationPort();
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** Entries delivered to the service so far: 1 .. applied. */
@@ -381,6 +461,35 @@ public final class ConsensusDataPlane implements AutoCloseable {
         }
         applied = op;
         target.accumulateAndGet(op, Math::max);
+    }
+
+    /** Called with every host failure the data plane detects (on the ring-buffer thread: return quickly). */
+    public void onHostFailure(Consumer<HostFailure> listener) {
+        hostFailureListeners.add(listener);
+    }
+
+    /** The last host failure reported since start (cleared by neither recovery nor {@link #clearStopped}). */
+    public Optional<HostFailure> lastHostFailure() {
+        return Optional.ofNullable(lastFailure);
+    }
+
+    /** The largest op the leader has sent a reply for (a restarted service answers only above it). */
+    public long lastReplied() {
+        return lastReplied.get();
+    }
+
+    /** State transfer served to other members: STATE_REQUESTs answered with a snapshot, chunks sent. */
+    public long stateRequestsAnswered() {
+        return stateRequestsAnswered.get();
+    }
+
+    public long stateChunksSent() {
+        return stateChunksSent.get();
+    }
+
+    /** Datagrams on P + 1 that reached the host library and were not a state-transfer message of this group. */
+    public long badStateMessages() {
+        return badStateMessages.get();
     }
 
     /** Called with the oldest unanswered op when the data plane detects a host failure and stops ordering. */
@@ -410,6 +519,11 @@ public final class ConsensusDataPlane implements AutoCloseable {
             }
         } else if (kind == block.kind("failed")) {
             failedAt = value;
+            HostFailure f = hostFailure(value, b.getLong(block.event("timeNs").offset()));
+            lastFailure = f;
+            for (Consumer<HostFailure> l : hostFailureListeners) {
+                l.accept(f);
+            }
             for (LongConsumer l : failureListeners) {
                 l.accept(value);
             }
@@ -437,13 +551,15 @@ public final class ConsensusDataPlane implements AutoCloseable {
         }
     }
 
-    private void deliverLoop() {
-        while (running) {
+    /** The delivery thread of generation {@code gen} (service {@code svc}); it ends when a recovery replaces it. */
+    private void deliverLoop(int gen, ReplicatedService svc) {
+        while (running && gen == generation) {
             try {
+                serveSnapshots(gen, svc);
                 if (applied >= target.get()) {
                     LockSupport.parkNanos(5_000_000L);
                 }
-                deliver();
+                deliver(gen, svc);
             } catch (RuntimeException e) {
                 if (running) {
                     System.err.println("consensus " + block.name() + ": delivery failed: " + e);
@@ -454,7 +570,7 @@ public final class ConsensusDataPlane implements AutoCloseable {
     }
 
     /** Delivers every committed entry not yet delivered, in op order; stops at one the log does not hold. */
-    private void deliver() {
+    private void deliver(int gen, ReplicatedService svc) {
         long upTo = target.get();
         boolean leader = isLeader();
         for (int round = 0; round < 1024 && applied < upTo; round++) {
@@ -466,22 +582,97 @@ public final class ConsensusDataPlane implements AutoCloseable {
                 if (e.op() != next) {
                     break;
                 }
-                InetSocketAddress client = new InetSocketAddress(ipv4(e.clientIpv4()), e.clientPort());
-                byte[] reply = service.execute(e.op(), client, e.request());
-                if (leader && reply != null && replies != null) {
-                    try {
-                        replies.send(ByteBuffer.wrap(reply), client);
-                    } catch (IOException ex) {
-                        System.err.println("consensus " + block.name() + ": reply to " + client + " failed: " + ex);
-                    }
+                if (!snapshotRequests.isEmpty()) {
+                    serveSnapshots(gen, svc); // between two entries
                 }
-                applied = e.op();
+                if (!execute(gen, svc, e, leader)) {
+                    return; // a recovery replaced this service while it executed: its result is dropped
+                }
                 next++;
             }
             if (next <= to) {
                 return; // entry `next` is not in the log (yet): the timer tries again
             }
         }
+    }
+
+    /** Executes one entry; false (and nothing recorded or sent) when generation {@code gen} was abandoned. */
+    private boolean execute(int gen, ReplicatedService svc, LogEntry e, boolean leader) {
+        if (gen != generation) {
+            return false;
+        }
+        InetSocketAddress client = new InetSocketAddress(ipv4(e.clientIpv4()), e.clientPort());
+        byte[] reply = svc.execute(e.op(), client, e.request());
+        synchronized (deliveryLock) {
+            if (gen != generation) {
+                return false;
+            }
+            applied = e.op();
+            if (leader) {
+                reply(e.op(), reply, client);
+            }
+        }
+        return true;
+    }
+
+    /** Sends the reply to entry {@code op} unless one for it (or a later op) already left. */
+    private void reply(long op, byte[] reply, InetSocketAddress client) {
+        if (reply == null || replies == null || lastReplied.get() >= op) {
+            return;
+        }
+        lastReplied.set(op);
+        try {
+            replies.send(ByteBuffer.wrap(reply), client);
+        } catch (IOException ex) {
+            System.err.println("consensus " + block.name() + ": reply to " + client + " failed: " + ex);
+        }
+    }
+
+    /** Answers {@link #checkpoint()} requests on the delivery thread, between two entries. */
+    private void serveSnapshots(int gen, ReplicatedService svc) {
+        for (int i = 0; i < 64; i++) {
+            CompletableFuture<Checkpoint> f = snapshotRequests.poll();
+            if (f == null) {
+                return;
+            }
+            if (!(svc instanceof RecoverableService r)) {
+                f.completeExceptionally(new UnsupportedOperationException(
+                        "the service is not a RecoverableService: it cannot take snapshots"));
+                continue;
+            }
+            long op;
+            synchronized (deliveryLock) {
+                if (gen != generation) {
+                    snapshotRequests.add(f); // the next generation's thread answers it
+                    return;
+                }
+                op = applied;
+            }
+            try {
+                f.complete(new Checkpoint(op, r.snapshot()));
+            } catch (RuntimeException e) {
+                f.completeExceptionally(e);
+            }
+        }
+    }
+
+    /**
+     * A snapshot of the service after the entries delivered so far ({@link Checkpoint#op()}), taken on the
+     * delivery thread between two entries. It does not complete while the service hangs; it fails when the
+     * service is not a {@link RecoverableService}.
+     */
+    public CompletableFuture<Checkpoint> checkpoint() {
+        CompletableFuture<Checkpoint> f = new CompletableFuture<>();
+        if (!running) {
+            f.completeExceptionally(new IllegalStateException("not started"));
+            return f;
+        }
+        snapshotRequests.add(f);
+        Thread d = deliverer;
+        if (d != null) {
+            LockSupport.unpark(d);
+        }
+        return f;
     }
 
     private void timerLoop() {
@@ -554,6 +745,380 @@ public final class ConsensusDataPlane implements AutoCloseable {
         } catch (IOException e) {
             System.err.println("consensus " + block.name() + ": send to " + to + " failed: " + e);
         }
+    }
+
+    // ------------------------------------------------------------------ host failure and recovery
+
+    private HostFailure hostFailure(long op, long detectedNs) {
+        long committed = slotLong(op, "committedNs");
+        long rtt = status().rttNanos();
+        long limit = Math.max(rtt * block.failureThreshold(), options.failureFloor().toNanos());
+        return new HostFailure(op, detectedNs, committed, rtt, limit);
+    }
+
+    /** A u64 field of log slot {@code op}, or 0 when the slot holds another op. */
+    private long slotLong(long op, String field) {
+        return log.lookup(key((int) (op % capacity))).map(v -> {
+            ByteBuffer b = ByteBuffer.wrap(v).order(ByteOrder.LITTLE_ENDIAN);
+            return b.getLong(block.slot("op").offset()) == op ? b.getLong(block.slot(field).offset()) : 0L;
+        }).orElse(0L);
+    }
+
+    /**
+     * Restarts the host service while the data plane keeps running (docs/consensus.md, "Recovery"): {@code fresh}
+     * holds the checkpoint at {@code checkpointOp} (0: an empty service; the caller restored it, e.g. from a
+     * {@link #checkpoint()}). The service that was running (hung, crashed, or merely replaced) is abandoned: a
+     * result it still returns is dropped. On the leader ordering stops (if the data plane had not stopped it
+     * already) and the numbered entries are allowed to commit. Then:
+     * <ol>
+     *   <li>the committed entries {@code checkpointOp + 1 .. commit} that the data plane's log still holds are
+     *       executed from it ({@link #getNicLog}), in op order;
+     *   <li>if the log no longer holds some of them (the ring lapped them), the state after them is taken from
+     *       another member by state transfer (STATE_REQUEST / STATE_CHUNK, types 4 and 5: the leader first for a
+     *       replica, the next member for the leader) and only the entries after that snapshot come from the log;
+     *   <li>the leader answers the entries above the last op it had answered (nothing twice), restores the RTT
+     *       average of the healthy service, clears the stopped flag, and ordering resumes;
+     *   <li>delivery continues with {@code fresh}.
+     * </ol>
+     * Returns how many entries came from the data-plane log ({@link RecoveryReport#fromLocalLog()}) and how many
+     * entries' worth of state from another member ({@link RecoveryReport#fromStateTransfer()}). One recovery runs
+     * at a time; it throws {@link IllegalStateException} when it cannot complete within {@code limit} (no member
+     * answers with a state that reaches the log); the plane is then left stopped, and it may be called again.
+     */
+    public RecoveryReport recoverService(RecoverableService fresh, long checkpointOp, Duration limit) {
+        Objects.requireNonNull(fresh, "fresh");
+        Objects.requireNonNull(limit, "limit");
+        if (checkpointOp < 0) {
+            throw new IllegalArgumentException("the checkpoint op must be >= 0, got " + checkpointOp);
+        }
+        synchronized (recoveryLock) {
+            if (!running) {
+                throw new IllegalStateException("start the data plane before recovering its service");
+            }
+            long deadline = System.nanoTime() + limit.toNanos();
+            int gen;
+            synchronized (deliveryLock) {
+                gen = ++generation; // the running service is abandoned from here on
+                recovering = true;
+                served.clear();
+            }
+            Thread old = deliverer;
+            if (old != null) {
+                LockSupport.unpark(old); // it ends at its next check; a hung one ends when (if) its call returns
+            }
+            boolean leader = isLeader();
+            long rttBefore = status().rttNanos();
+            long intervalNs = options.retransmitInterval().toNanos();
+            if (leader) {
+                if (!status().stopped()) {
+                    changeState(v -> v.putInt(block.state("stopped").offset(), 1));
+                    LockSupport.parkNanos(intervalNs); // a request already past the check gets its number first
+                }
+                for (int i = 0; i < 100 && System.nanoTime() < deadline; i++) { // bounded: ~100 intervals
+                    Status st = status();
+                    if (st.commit() >= st.lastOp()) {
+                        break;
+                    }
+                    LockSupport.parkNanos(intervalNs); // what was numbered commits (the timer re-sends)
+                }
+            }
+            long done = checkpointOp;
+            long fromLog = 0;
+            long fromReplicas = 0;
+            int source = -1;
+            for (int round = 0; ; round++) {
+                long upTo = status().commit();
+                if (done >= upTo) {
+                    break;
+                }
+                long lowest = lowestHeld(done + 1, upTo);
+                if (lowest > done + 1) {
+                    // the log lapped entries done+1 .. lowest-1: the state after them comes from another member
+                    if (round >= 8 || System.nanoTime() >= deadline) {
+                        throw new IllegalStateException("recovery of block '" + block.name() + "' did not complete in "
+                                + limit + ": the log no longer holds op " + (done + 1) + " and no member's state"
+                                + " reached op " + (lowest - 1));
+                    }
+                    Transfer t = stateTransfer(done, lowest - 1, deadline);
+                    fresh.restore(t.state());
+                    fromReplicas += t.op() - done;
+                    done = t.op();
+                    source = t.source();
+                    continue;
+                }
+                long before = done;
+                done = executeFromLog(fresh, done, upTo, leader);
+                fromLog += done - before;
+                if (done < upTo && done == before && round >= 8) {
+                    break; // nothing executes (entries not in the log yet): the delivery thread goes on later
+                }
+                if (!leader && round >= 8) {
+                    break; // a replica's commit keeps moving: the delivery thread takes over
+                }
+            }
+            synchronized (deliveryLock) {
+                applied = done;
+                service = fresh;
+                recovering = false;
+            }
+            target.accumulateAndGet(done, Math::max);
+            if (leader) {
+                long rtt = rttBefore;
+                changeState(v -> {
+                    v.putInt(block.state("stopped").offset(), 0);
+                    v.putLong(block.state("answered").offset(), v.getLong(block.state("commit").offset()));
+                    v.putLong(block.state("rttNs").offset(), rtt); // the late replies' samples were the failure's
+                });
+                failedAt = -1;
+            }
+            startDeliverer(gen, fresh);
+            return new RecoveryReport(checkpointOp, fromReplicas, source, fromLog, done);
+        }
+    }
+
+    /** Executes {@code done + 1 ..} up to {@code upTo} from the log in op order; returns the last op executed. */
+    private long executeFromLog(RecoverableService svc, long done, long upTo, boolean leader) {
+        while (done < upTo) {
+            long to = Math.min(upTo, done + BATCH);
+            List<LogEntry> entries = getNicLog(done + 1, to);
+            long before = done;
+            for (LogEntry e : entries) {
+                if (e.op() != done + 1) {
+                    break;
+                }
+                InetSocketAddress client = new InetSocketAddress(ipv4(e.clientIpv4()), e.clientPort());
+                byte[] reply = svc.execute(e.op(), client, e.request());
+                done = e.op();
+                if (leader) {
+                    reply(e.op(), reply, client); // only above the last op answered
+                }
+            }
+            if (done == before || done < to) {
+                return done;
+            }
+        }
+        return done;
+    }
+
+    /** The smallest op L in {@code from .. to} such that the log holds every entry L .. to ({@code to + 1}: none). */
+    private long lowestHeld(long from, long to) {
+        long lowest = to + 1;
+        long hi = to;
+        while (hi >= from) {
+            long lo = Math.max(from, hi - Math.min(capacity, BATCH) + 1);
+            List<LogEntry> entries = getNicLog(lo, hi);
+            for (int i = entries.size() - 1; i >= 0; i--) {
+                if (entries.get(i).op() != lowest - 1) {
+                    return lowest;
+                }
+                lowest--;
+            }
+            if (lowest != lo) {
+                return lowest;
+            }
+            hi = lo - 1;
+        }
+        return lowest;
+    }
+
+    private record Transfer(long op, byte[] state, int source) {}
+
+    /**
+     * Takes another member's service state by state transfer: a snapshot at an op of at least {@code atLeast}
+     * (so that it reaches the log) and {@code have}. The members are asked in turn (the leader first for a
+     * replica, the next member for the leader), each until its answer stalls {@value #ASKS_PER_SOURCE} times.
+     */
+    private Transfer stateTransfer(long have, long atLeast, long deadline) {
+        Group g = group;
+        int n = g.size();
+        if (n < 2) {
+            throw new IllegalStateException("the log no longer holds op " + (have + 1)
+                    + " and there is no other member to take the state from");
+        }
+        long intervalNs = options.retransmitInterval().toNanos();
+        int source = -1;
+        while (System.nanoTime() < deadline) {
+            source = source < 0 ? (g.leader() != me ? g.leader() : (me + 1) % n) : (source + 1) % n;
+            if (source == me) {
+                source = (source + 1) % n;
+            }
+            int nonce = ThreadLocalRandom.current().nextInt();
+            inbox.clear();
+            byte[] state = null;
+            long op = -1;
+            java.util.BitSet got = null;
+            int chunks = 0;
+            int asks = 1;
+            askState(g, source, have, nonce, 0);
+            long progress = System.nanoTime();
+            while (System.nanoTime() < deadline) {
+                VrMessage.StateChunk c;
+                try {
+                    c = inbox.poll(intervalNs, TimeUnit.NANOSECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted during state transfer", e);
+                }
+                long now = System.nanoTime();
+                if (c == null || c.sender() != source || c.nonce() != nonce) {
+                    if (now - progress >= STALL_INTERVALS * intervalNs) {
+                        if (asks >= ASKS_PER_SOURCE) {
+                            break; // silent: the next member
+                        }
+                        asks++;
+                        progress = now;
+                        askState(g, source, have, nonce, got == null ? 0 : got.nextClearBit(0) * Wire.MAX_CHUNK);
+                    }
+                    continue;
+                }
+                if (state == null) {
+                    op = c.op();
+                    state = new byte[c.total()];
+                    chunks = Math.max(1, (c.total() + Wire.MAX_CHUNK - 1) / Wire.MAX_CHUNK);
+                    got = new java.util.BitSet(chunks);
+                }
+                if (c.op() != op || c.total() != state.length || c.offset() % Wire.MAX_CHUNK != 0) {
+                    continue;
+                }
+                int idx = c.offset() / Wire.MAX_CHUNK;
+                if (idx >= chunks || got.get(idx)) {
+                    continue;
+                }
+                byte[] d = c.data();
+                System.arraycopy(d, 0, state, c.offset(), d.length);
+                got.set(idx);
+                progress = now;
+                asks = 1;
+                if (got.cardinality() == chunks) {
+                    if (op < have || op < atLeast) {
+                        System.err.println("consensus " + block.name() + ": member " + source + "'s state at op " + op
+                                + " does not reach op " + atLeast + ": asking another member");
+                        LockSupport.parkNanos(intervalNs);
+                        break;
+                    }
+                    return new Transfer(op, state, source);
+                }
+                int missing = got.nextClearBit(0);
+                if (missing < chunks && missing >= (idx / CHUNKS_PER_REQUEST + 1) * CHUNKS_PER_REQUEST) {
+                    askState(g, source, have, nonce, missing * Wire.MAX_CHUNK); // this batch is complete
+                }
+            }
+        }
+        throw new IllegalStateException("state transfer for block '" + block.name() + "' did not complete in time:"
+                + " no member sent a state at op >= " + atLeast);
+    }
+
+    private void askState(Group g, int source, long have, int nonce, int offset) {
+        send(Wire.encode(new VrMessage.StateRequest(g.view(), me, have, nonce, offset)), g.members().get(source));
+    }
+
+    /** What this member serves to requester: one snapshot per nonce (state null while it is being taken). */
+    private record Served(int nonce, long op, byte[] state) {}
+
+    /** Receives state transfer on P + 1 (XDP passes types 4 and 5 to the stack): requests and chunks. */
+    private void stateLoop() {
+        ByteBuffer buf = ByteBuffer.allocate(2048);
+        while (running) {
+            buf.clear();
+            try {
+                if (replication.receive(buf) == null) {
+                    continue;
+                }
+            } catch (ClosedChannelException e) {
+                return;
+            } catch (IOException e) {
+                if (!replication.isOpen()) {
+                    return;
+                }
+                continue;
+            }
+            if (!running) {
+                return;
+            }
+            buf.flip();
+            byte[] d = new byte[buf.remaining()];
+            buf.get(d);
+            try {
+                onStateMessage(d);
+            } catch (RuntimeException e) {
+                badStateMessages.incrementAndGet();
+                System.err.println("consensus " + block.name() + ": state transfer message failed: " + e);
+            }
+        }
+    }
+
+    private void onStateMessage(byte[] datagram) {
+        Optional<VrMessage> m = Wire.decode(datagram);
+        Group g = group;
+        if (m.isEmpty() || m.get().view() != g.view() || m.get().sender() >= g.size() || m.get().sender() == me) {
+            badStateMessages.incrementAndGet(); // not a message of this group and view
+            return;
+        }
+        switch (m.get()) {
+            case VrMessage.StateRequest r -> onStateRequest(r);
+            case VrMessage.StateChunk c -> {
+                if (recovering) {
+                    inbox.offer(c);
+                }
+            }
+            default -> badStateMessages.incrementAndGet(); // types 1-3 are the XDP program's
+        }
+    }
+
+    /**
+     * Another member asks for this member's state: a snapshot of the service taken between two entries (on the
+     * delivery thread), kept for that requester and nonce, sent as up to {@value #CHUNKS_PER_REQUEST} chunks from
+     * the asked offset. Silent while recovering, when the service cannot take snapshots, or while it hangs. A
+     * data-plane member's log survives a service restart, so (unlike the baseline) the leader does not lower
+     * {@code acked} for the requester.
+     */
+    private void onStateRequest(VrMessage.StateRequest r) {
+        if (recovering || !(service instanceof RecoverableService)) {
+            return;
+        }
+        int from = r.sender();
+        Served s = served.get(from);
+        if (s != null && s.nonce() == r.nonce()) {
+            if (s.state() != null) {
+                sendChunks(from, s, r.offset());
+            }
+            return; // the snapshot is being taken
+        }
+        Served pending = new Served(r.nonce(), -1, null);
+        served.put(from, pending);
+        checkpoint().thenAccept(cp -> {
+            Served ready = new Served(r.nonce(), cp.op(), cp.state());
+            if (served.replace(from, pending, ready)) {
+                stateRequestsAnswered.incrementAndGet();
+                sendChunks(from, ready, 0);
+            }
+        });
+    }
+
+    private void sendChunks(int to, Served s, int offset) {
+        Group g = group;
+        int total = s.state().length;
+        for (int i = 0; i < CHUNKS_PER_REQUEST; i++) {
+            int off = offset + i * Wire.MAX_CHUNK;
+            if (off >= total && !(total == 0 && i == 0)) {
+                break;
+            }
+            byte[] data = Arrays.copyOfRange(s.state(), Math.min(off, total), Math.min(total, off + Wire.MAX_CHUNK));
+            send(Wire.encode(new VrMessage.StateChunk(g.view(), me, s.op(), s.nonce(), total, Math.min(off, total),
+                    data)), g.members().get(to));
+            stateChunksSent.incrementAndGet();
+        }
+    }
+
+    /**
+     * Read-modify-write of the state map's value. The programs change the same value concurrently (an array map
+     * has no partial update): callers write only while ordering is stopped, when the programs move at most
+     * {@code commit} and {@code acked}, and a lost raise of those is repaired by the next PREPAREOK.
+     */
+    private void changeState(Consumer<ByteBuffer> change) {
+        ByteBuffer v = ByteBuffer.wrap(state.lookup(key(0)).orElseThrow()).order(ByteOrder.LITTLE_ENDIAN);
+        change.accept(v);
+        state.put(key(0), v.array());
     }
 
     // ------------------------------------------------------------------ reading the data plane
@@ -648,10 +1213,10 @@ public final class ConsensusDataPlane implements AutoCloseable {
 
     /** Resumes ordering after a host failure (the service has recovered): clears the stopped flag. */
     public void clearStopped() {
-        ByteBuffer v = ByteBuffer.wrap(state.lookup(key(0)).orElseThrow()).order(ByteOrder.LITTLE_ENDIAN);
-        v.putInt(block.state("stopped").offset(), 0);
-        v.putLong(block.state("answered").offset(), v.getLong(block.state("commit").offset()));
-        state.put(key(0), v.array());
+        changeState(v -> {
+            v.putInt(block.state("stopped").offset(), 0);
+            v.putLong(block.state("answered").offset(), v.getLong(block.state("commit").offset()));
+        });
         failedAt = -1;
     }
 
@@ -712,6 +1277,9 @@ public final class ConsensusDataPlane implements AutoCloseable {
                     Thread.currentThread().interrupt();
                 }
             }
+        }
+        for (CompletableFuture<Checkpoint> f; (f = snapshotRequests.poll()) != null; ) {
+            f.completeExceptionally(new IllegalStateException("the data plane was closed"));
         }
         if (ring != null) {
             ring.close();

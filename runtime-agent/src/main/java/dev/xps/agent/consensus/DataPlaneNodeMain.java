@@ -41,7 +41,13 @@ import java.util.stream.Stream;
  * xps consensus-node ARTIFACT_DIR --members IP,IP,IP --macs MAC,MAC,MAC --index I --interface IF
  *                    [--block NAME] [--view V] [--log-capacity N] [--xdp-mode native|generic|auto]
  *                    [--retransmit-ms 10] [--failure-floor-ms 50] [--stats-every-ms 0]
+ *                    [--on-failure stop|resume]
  * </pre>
+ *
+ * A host failure the leader's data plane detects is printed ({@code consensus-node: host failure N: op ...});
+ * with {@code --on-failure stop} (the default) ordering stays stopped, with {@code resume} the flag is cleared at
+ * once (the false-positive measurement, bench/scenarios/consensus-fd.sh: a healthy service keeps serving and every
+ * detection is counted).
  *
  * ARTIFACT_DIR is {@code xpsc compile X.xps --target ebpf -o DIR}'s DIR, its {@code ebpf/<base>} directory, or the
  * {@code <base>.manifest.json} itself. The member's reply socket is bound to its address and the block's port P
@@ -54,6 +60,7 @@ public final class DataPlaneNodeMain {
             usage: xps consensus-node ARTIFACT_DIR --members IP,IP,IP --macs MAC,MAC,MAC --index I --interface IF
                                       [--block NAME] [--view V] [--log-capacity N] [--xdp-mode native|generic|auto]
                                       [--retransmit-ms 10] [--failure-floor-ms 50] [--stats-every-ms 0]
+                                      [--on-failure stop|resume]
               runs member I of a consensus group on the eBPF data plane of ARTIFACT_DIR (xpsc --target ebpf -o DIR)
               attached to interface IF of the current network namespace, with the replicated timestamp service,
               until killed (SIGTERM detaches and unloads)
@@ -69,7 +76,7 @@ public final class DataPlaneNodeMain {
     /** The parsed command line. */
     record Args(Path manifest, String block, List<Inet4Address> members, List<byte[]> macs, int index,
                 String iface, int view, long logCapacity, XdpMode xdpMode, Duration retransmit,
-                Duration failureFloor, long statsEveryMs) {
+                Duration failureFloor, long statsEveryMs, boolean resumeAfterFailure) {
         Group group(int port) {
             List<Member> ms = new ArrayList<>();
             for (int i = 0; i < members.size(); i++) {
@@ -123,6 +130,7 @@ public final class DataPlaneNodeMain {
         long retransmitMs = 10;
         long floorMs = 50;
         long statsEveryMs = 0;
+        boolean resume = false;
         while (!args.isEmpty()) {
             String o = args.removeFirst();
             if (o.equals("--help") || o.equals("-h")) {
@@ -156,6 +164,11 @@ public final class DataPlaneNodeMain {
                 case "--retransmit-ms" -> retransmitMs = number(o, v, 1, 60_000);
                 case "--failure-floor-ms" -> floorMs = number(o, v, 0, 3_600_000);
                 case "--stats-every-ms" -> statsEveryMs = number(o, v, 0, 3_600_000);
+                case "--on-failure" -> resume = switch (v) {
+                    case "stop" -> false;
+                    case "resume" -> true;
+                    default -> throw new Usage("--on-failure must be stop or resume, got '" + v + "'");
+                };
                 default -> throw new Usage("unknown option " + o);
             }
         }
@@ -192,7 +205,7 @@ public final class DataPlaneNodeMain {
             throw new Usage("--index must be 0.." + (ips.size() - 1) + ", got " + index);
         }
         return new Args(artifact, block, ips, macList, index, iface, view, logCapacity, mode,
-                Duration.ofMillis(retransmitMs), Duration.ofMillis(floorMs), statsEveryMs);
+                Duration.ofMillis(retransmitMs), Duration.ofMillis(floorMs), statsEveryMs, resume);
     }
 
     private static int integer(String o, String v, int min, int max) {
@@ -281,8 +294,21 @@ public final class DataPlaneNodeMain {
             dp.updateReplica(group, a.index());
             InetAddress me = a.members().get(a.index());
             replies = DatagramChannel.open().bind(new InetSocketAddress(me, dp.block().port()));
-            replication = DatagramChannel.open().bind(new InetSocketAddress(me, 0));
+            // on P + 1: retransmissions leave from it and state transfer (types 4, 5) arrives on it
+            replication = DatagramChannel.open().bind(new InetSocketAddress(me, dp.block().replicationPort()));
             TimestampService service = new TimestampService();
+            java.util.concurrent.atomic.AtomicLong failures = new java.util.concurrent.atomic.AtomicLong();
+            dp.onHostFailure(f -> {
+                long k = failures.incrementAndGet();
+                if (a.resumeAfterFailure()) {
+                    dp.clearStopped();
+                }
+                out.printf(Locale.ROOT, "consensus-node: host failure %d: op %d, age %.3f ms > limit %.3f ms"
+                                + " (threshold %d x rtt %.3f ms, floor %d ms)%s%n", k, f.op(), f.ageNanos() / 1e6,
+                        f.limitNanos() / 1e6, dp.block().failureThreshold(), f.rttNanos() / 1e6,
+                        a.failureFloor().toMillis(), a.resumeAfterFailure() ? "; resumed" : "; ordering stopped");
+                out.flush();
+            });
             dp.attach(ifindex);
             dp.start(service, replies, replication);
             DatagramChannel probeSocket = replies;

@@ -50,7 +50,7 @@ class ConsensusEndToEndTest {
     static final int PORT = 9000;
 
     /** The replicated timestamp service: NEXT (op 1) → 0x81 | request id | u64 timestamp (the op). */
-    static final class Timestamps implements ReplicatedService {
+    static class Timestamps implements ReplicatedService {
         final List<LogEntry> executed = new CopyOnWriteArrayList<>();
         volatile CountDownLatch hang;
 

@@ -49,6 +49,16 @@ final class DataPlaneGroup implements AutoCloseable {
     private final List<AutoCloseable> owned = new ArrayList<>();
 
     DataPlaneGroup(int n, ConsensusDataPlane.Options options) throws IOException {
+        this(n, options, i -> new ConsensusEndToEndTest.Timestamps());
+    }
+
+    /**
+     * A group whose member {@code i} runs {@code service.apply(i)}; every member's second socket is bound to P + 1,
+     * where state transfer (types 4 and 5, which the XDP program passes to the stack) arrives.
+     */
+    DataPlaneGroup(int n, ConsensusDataPlane.Options options,
+                   java.util.function.IntFunction<? extends ConsensusEndToEndTest.Timestamps> serviceOf)
+            throws IOException {
         Path manifest = manifest(n);
         this.net = new VrNet(n);
         boolean ok = false;
@@ -62,9 +72,10 @@ final class DataPlaneGroup implements AutoCloseable {
                 ChannelFactory sockets = channels(net.memberNs.get(i));
                 DatagramChannel onPortP = sockets.open(new InetSocketAddress(net.ip(i), group.port()));
                 owned.add(onPortP);
-                DatagramChannel forRetransmission = sockets.open(new InetSocketAddress(net.ip(i), 0));
+                DatagramChannel forRetransmission = sockets.open(new InetSocketAddress(net.ip(i),
+                        group.replicationPort()));
                 owned.add(forRetransmission);
-                var service = new ConsensusEndToEndTest.Timestamps();
+                ConsensusEndToEndTest.Timestamps service = serviceOf.apply(i);
                 services.add(service);
                 plane.start(service, onPortP, forRetransmission);
             }
@@ -250,6 +261,12 @@ final class DataPlaneGroup implements AutoCloseable {
 
     @Override
     public void close() {
+        for (ConsensusEndToEndTest.Timestamps t : services) {
+            java.util.concurrent.CountDownLatch h = t.hang;
+            if (h != null) {
+                h.countDown(); // a hung service returns (its result is dropped)
+            }
+        }
         for (ConsensusDataPlane p : planes) {
             p.close(); // stops delivery first: nothing sends on the sockets closed next
         }
