@@ -15,14 +15,21 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "composite", mixinStandardHelpOptions = true,
-        description = {"Writes the generic composite context of the ebpf target into DIR/ebpf/xps-composite/: a "
-                + "TCP dispatcher whose port, selector offset and length, and selector -> handler table the "
-                + "runtime agent sets at run time (xps compcontext / xps subcontext). It depends on no .xps file.",
-                "Sub-contexts are ordinary handlers: xpsc compile X.xps --target ebpf -o DIR."})
+        description = {"Writes the generic composite context of the ebpf target into DIR/ebpf/xps-composite/ (TCP, "
+                + "the default) or DIR/ebpf/xps-composite-udp/ (--protocol udp): a dispatcher whose port, selector "
+                + "offset and length, and selector -> handler table the runtime agent sets at run time "
+                + "(xps compcontext / xps subcontext). It depends on no .xps file.",
+                "TCP: sock_ops + sk_skb stream verdict + sk_msg on a cgroup. UDP: one XDP program on an interface.",
+                "Sub-contexts are ordinary handlers (one 'handler H on tcp|udp port P'): "
+                        + "xpsc compile X.xps --target ebpf -o DIR."})
 final class CompositeCommand implements Callable<Integer> {
     @Option(names = {"-t", "--target"}, paramLabel = "TARGET", defaultValue = "ebpf",
             description = "the target: only 'ebpf' has a composite object (default: ${DEFAULT-VALUE})")
     String target;
+
+    @Option(names = {"-p", "--protocol"}, paramLabel = "PROTOCOL", defaultValue = "tcp",
+            description = "tcp (sk_skb on a cgroup) or udp (XDP on an interface) (default: ${DEFAULT-VALUE})")
+    String protocol;
 
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "DIR", description = "output directory")
     Path output;
@@ -38,7 +45,13 @@ final class CompositeCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "target '" + target
                     + "' has no composite object (only 'ebpf' has)");
         }
-        CompositeGenerator.Result r = CompositeGenerator.generate();
+        CompositeGenerator.Protocol p = switch (protocol) {
+            case "tcp" -> CompositeGenerator.Protocol.TCP;
+            case "udp" -> CompositeGenerator.Protocol.UDP;
+            default -> throw new CommandLine.ParameterException(spec.commandLine(), "protocol '" + protocol
+                    + "' has no composite object (tcp or udp)");
+        };
+        CompositeGenerator.Result r = CompositeGenerator.generate(p);
         if (r.error().isPresent()) {
             err.println("xpsc: " + r.error().get());
             return Xpsc.EXIT_ERRORS;

@@ -112,7 +112,8 @@ public final class Agent {
         Manifest manifest = Manifest.read(manifestFile);
         if (manifest.composite().isPresent()) {
             throw new AgentException(manifestFile + " is the generic composite object: create it with "
-                    + "createCompContext (xps compcontext NAME DIR --port P --offset O --length L --cgroup PATH)");
+                    + "createCompContext (xps compcontext NAME DIR --port P --offset O --length L "
+                    + "--cgroup PATH | --interface IF [--netns NS])");
         }
         return create(name, manifestFile, manifest, attachment, null);
     }
@@ -321,23 +322,30 @@ public final class Agent {
 
     // ------------------------------------------------------------------ composite contexts
 
-    /** In a composite's state directory: {@code {"port":P,"offset":O,"length":L}}. */
+    /** In a composite's state directory: {@code {"port":P,"offset":O,"length":L,"protocol":"tcp"|"udp"}}. */
     static final String COMPOSITE_RECORD = "composite.json";
     /** In a sub-context's state directory: {@code {"composite":C,"slot":N,"value":"0x.."}}. */
     static final String SUB_RECORD = "subcontext.json";
 
-    /** A composite's configuration, as recorded. */
-    public record Composite(String name, int port, int offset, int length) {}
+    /** A composite's configuration, as recorded: {@code protocol} is "tcp" or "udp". */
+    public record Composite(String name, int port, int offset, int length, String protocol) {
+        /** A TCP composite. */
+        public Composite(String name, int port, int offset, int length) {
+            this(name, port, offset, length, "tcp");
+        }
+    }
 
     /** A sub-context's place in its composite, as recorded. */
     public record SubContext(String name, String composite, int slot, byte[] value) {}
 
     /**
      * create_compcontext(port, offset, length): loads the generic composite object {@code artifact} (written by
-     * {@code xpsc composite -o DIR}, under {@code DIR/ebpf/xps-composite/}) as context {@code name}, writes its
-     * config map (port, selector offset and length) and attaches it like a TCP context ({@code attachment}'s
-     * cgroup). With no sub-context every message passes to the service; {@link #createSubContext} adds them.
-     * The agent's record of the context carries the port, so other contexts cannot claim it.
+     * {@code xpsc composite -o DIR}, under {@code DIR/ebpf/xps-composite/}, or by {@code xpsc composite --protocol
+     * udp -o DIR}, under {@code DIR/ebpf/xps-composite-udp/}) as context {@code name}, writes its config map (port,
+     * selector offset and length) and attaches it like a context of its protocol: TCP to {@code attachment}'s
+     * cgroup, UDP as XDP to its interface (in its network namespace, if any). With no sub-context every message
+     * passes to the service; {@link #createSubContext} adds them. The agent's record of the context carries the
+     * port and protocol, so other contexts cannot claim them.
      *
      * @throws IllegalArgumentException if port, offset or length is out of range
      */
@@ -370,9 +378,15 @@ public final class Agent {
             comp.put("length", (long) length);
         }
         Manifest configured = Manifest.parse(Json.write(root));
+        String protocol = configured.entries().getFirst().protocol();
         try (var lock = lock()) {
-            if (attachment.cgroup().isEmpty()) {
-                throw new AgentException("a composite serves TCP: give the service's cgroup v2 (--cgroup PATH)");
+            if (protocol.equals("tcp") && attachment.cgroup().isEmpty()) {
+                throw new AgentException("a TCP composite serves connections: give the service's cgroup v2 "
+                        + "(--cgroup PATH)");
+            }
+            if (protocol.equals("udp") && attachment.iface().isEmpty()) {
+                throw new AgentException("a UDP composite serves datagrams with XDP: give the interface they arrive "
+                        + "on (--interface IF [--netns NS])");
             }
             Context ctx = create(name, manifestFile, configured, attachment, pinned -> {
                 byte[] v = new byte[16];
@@ -383,7 +397,8 @@ public final class Agent {
             });
             try {
                 Files.writeString(stateRoot.resolve(name).resolve(COMPOSITE_RECORD), Json.write(Map.of(
-                        "port", (long) port, "offset", (long) offset, "length", (long) length)));
+                        "port", (long) port, "offset", (long) offset, "length", (long) length,
+                        "protocol", protocol)));
             } catch (IOException e) {
                 ctx.close();
                 delete(name);
@@ -407,7 +422,7 @@ public final class Agent {
         try {
             Map<String, Object> m = (Map<String, Object>) Json.parse(Files.readString(f));
             return new Composite(name, ((Long) m.get("port")).intValue(), ((Long) m.get("offset")).intValue(),
-                    ((Long) m.get("length")).intValue());
+                    ((Long) m.get("length")).intValue(), m.get("protocol") instanceof String p ? p : "tcp");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -439,14 +454,15 @@ public final class Agent {
     }
 
     /**
-     * create_subcontext(ctx, handler, value): loads {@code artifact} — one TCP handler compiled on its own
-     * ({@code handler NAME on tcp port P { ... }}, P the composite's port) — as context {@code name}, with the
-     * composite's per-CPU scratch memory, sockhash, connection states, reset ring buffer and counters in place
-     * of its own (so its TX answers, ordering and resets are the composite's), puts its handler program into a
-     * free slot of the composite's program array and then maps {@code value} (exactly the composite's selector
-     * length) to that slot: from the next message on, messages whose selector is {@code value} run it, also on
-     * connections already open. Its data maps are its own: reach them with {@link #context}{@code (name)}.
-     * Entry programs of the artifact are not loaded.
+     * create_subcontext(ctx, handler, value): loads {@code artifact} — one handler of the composite's protocol
+     * compiled on its own ({@code handler NAME on tcp|udp port P { ... }}, P the composite's port) — as context
+     * {@code name}, with the composite's per-CPU scratch memory and counters, and for TCP its sockhash, connection
+     * states and reset ring buffer, in place of its own (so its TX answers, ordering and resets are the
+     * composite's: the composite's entry program builds the answer from the shared scratch), puts its handler
+     * program into a free slot of the composite's program array and then maps {@code value} (exactly the
+     * composite's selector length) to that slot: from the next message (UDP: datagram) on, messages whose selector
+     * is {@code value} run it, also on connections already open. Its data maps are its own: reach them with
+     * {@link #context}{@code (name)}. Entry programs of the artifact are not loaded.
      */
     public Context createSubContext(String composite, String name, Path artifact, byte[] value) {
         Preflight.requirePrivileges();
@@ -526,16 +542,18 @@ public final class Agent {
         if (m.composite().isPresent()) {
             throw new AgentException(manifestFile + " is the composite object itself, not a handler");
         }
-        if (m.entries().size() != 1 || !m.entries().getFirst().tcp()
+        if (m.entries().size() != 1 || !m.entries().getFirst().protocol().equals(comp.protocol())
                 || !m.entries().getFirst().kind().equals("handler") || m.entries().getFirst().slots().size() != 1) {
-            throw new AgentException("a sub-context is one TCP handler ('handler NAME on tcp port " + comp.port()
-                    + " { ... }'); " + m.source() + " has " + m.entries().stream().map(e -> e.kind() + " "
-                    + e.name() + " on " + e.protocol() + " port " + e.ports()).toList());
+            throw new AgentException("a sub-context of " + comp.protocol().toUpperCase(java.util.Locale.ROOT)
+                    + " composite '" + comp.name() + "' is one " + comp.protocol().toUpperCase(java.util.Locale.ROOT)
+                    + " handler ('handler NAME on " + comp.protocol() + " port " + comp.port() + " { ... }'); "
+                    + m.source() + " has " + m.entries().stream().map(e -> e.kind() + " " + e.name() + " on "
+                    + e.protocol() + " port " + e.ports()).toList());
         }
         Manifest.Entry e = m.entries().getFirst();
         if (comp.port() < e.portLow() || comp.port() > e.portHigh()) {
-            throw new AgentException("handler " + e.name() + " of " + m.source() + " is for tcp port " + e.ports()
-                    + ", but composite '" + comp.name() + "' serves port " + comp.port());
+            throw new AgentException("handler " + e.name() + " of " + m.source() + " is for " + e.protocol()
+                    + " port " + e.ports() + ", but composite '" + comp.name() + "' serves port " + comp.port());
         }
         return e;
     }
@@ -845,8 +863,9 @@ public final class Agent {
                         + show(sc.value()) + ", slot " + sc.slot()).orElse("");
                 if (Files.exists(stateRoot.resolve(c).resolve(COMPOSITE_RECORD))) {
                     Composite k = composite(c);
-                    extra = "\n  composite: port " + k.port() + ", selector at offset " + k.offset() + " length "
-                            + k.length() + ", sub-contexts " + subContexts(c).stream().map(SubContext::name).toList();
+                    extra = "\n  composite: " + k.protocol() + " port " + k.port() + ", selector at offset "
+                            + k.offset() + " length " + k.length() + ", sub-contexts "
+                            + subContexts(c).stream().map(SubContext::name).toList();
                 }
                 out.put(c, ctx.describe() + extra);
             } catch (RuntimeException e) {

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -27,14 +28,16 @@ public final class Cli {
                                             (a sub-context: its handler, in its slot of the composite)
               unload NAME                   drain, detach and unpin the context (a composite: with its sub-contexts;
                                             a sub-context: remove its selector and empty its slot)
-              compcontext NAME ARTIFACT_DIR --port P --offset O --length L --cgroup PATH [--no-reset-server]
-                                            create_compcontext: load the composite object (xpsc composite -o DIR)
-                                            as NAME for TCP port P: the L bytes at offset O of each message
-                                            choose a sub-context; none chosen: the message passes
+              compcontext NAME ARTIFACT_DIR --port P --offset O --length L [--protocol tcp|udp]
+                          (--cgroup PATH [--no-reset-server] | --interface IF [--netns NS] [--xdp-mode M])
+                                            create_compcontext: load the composite object (xpsc composite
+                                            [--protocol udp] -o DIR) as NAME for TCP/UDP port P: the L bytes at
+                                            offset O of each message choose a sub-context; none chosen: it passes
               subcontext COMP NAME ARTIFACT_DIR --value V
-                                            create_subcontext: load one compiled TCP handler (handler H on tcp
-                                            port P) as NAME, run for messages of composite COMP whose selector is
-                                            V (text, or 0x-hex; exactly L bytes); its maps: xps map ... NAME
+                                            create_subcontext: load one compiled handler of COMP's protocol
+                                            (handler H on tcp|udp port P) as NAME, run for messages of composite
+                                            COMP whose selector is V (text, or 0x-hex; exactly L bytes); its
+                                            maps: xps map ... NAME
               status                        list the contexts and the resident reset server
               map put NAME MAP KEY VALUE    keys and values: integers (decimal or 0x-hex) for integer types;
               map get NAME MAP KEY            for bytes, text or 0x-hex
@@ -139,6 +142,10 @@ public final class Cli {
                     Integer offset = null;
                     Integer length = null;
                     Path cgroup = null;
+                    String protocol = null;
+                    String iface = null;
+                    String netns = null;
+                    XdpMode mode = null;
                     boolean resetServer = true;
                     while (!args.isEmpty()) {
                         String o = args.removeFirst();
@@ -147,18 +154,47 @@ public final class Cli {
                             case "--offset" -> offset = integer(need(args, o), o);
                             case "--length" -> length = integer(need(args, o), o);
                             case "--cgroup" -> cgroup = Path.of(need(args, o));
+                            case "--protocol" -> protocol = need(args, o);
+                            case "--interface" -> iface = need(args, o);
+                            case "--netns" -> netns = need(args, o);
+                            case "--xdp-mode" -> mode = xdpMode(need(args, o));
                             case "--no-reset-server" -> resetServer = false;
                             default -> throw new Usage("unknown option " + o);
                         }
                     }
-                    if (port == null || offset == null || length == null || cgroup == null) {
-                        throw new Usage("compcontext needs --port, --offset, --length and --cgroup");
+                    if (protocol != null && !protocol.equals("tcp") && !protocol.equals("udp")) {
+                        throw new Usage("--protocol is tcp or udp, not '" + protocol + "'");
                     }
-                    try (Context c = agent.createCompContext(name, dir, port, offset, length,
-                            Attachment.cgroup(cgroup))) {
-                        out.println("loaded composite " + name + ": port " + port + ", selector at offset " + offset
-                                + " length " + length + "; " + c.describe());
-                        if (resetServer) {
+                    if (protocol == null) {
+                        protocol = iface != null && cgroup == null ? "udp" : "tcp";
+                    }
+                    if (port == null || offset == null || length == null) {
+                        throw new Usage("compcontext needs --port, --offset and --length");
+                    }
+                    if (protocol.equals("tcp") && (cgroup == null || iface != null || netns != null || mode != null)) {
+                        throw new Usage("a TCP composite needs --cgroup PATH (and no --interface, --netns or "
+                                + "--xdp-mode)");
+                    }
+                    if (protocol.equals("udp") && (iface == null || cgroup != null)) {
+                        throw new Usage("a UDP composite needs --interface IF [--netns NS] (and no --cgroup)");
+                    }
+                    if (netns != null && iface == null) {
+                        throw new Usage("--netns needs --interface");
+                    }
+                    Attachment a = protocol.equals("tcp") ? Attachment.cgroup(cgroup)
+                            : new Attachment(java.util.Optional.empty(), java.util.Optional.of(iface),
+                                    java.util.Optional.ofNullable(netns), mode == null ? XdpMode.GENERIC : mode);
+                    String artifactProtocol = compositeProtocol(dir);
+                    if (!artifactProtocol.equals(protocol)) {
+                        throw new AgentException(dir + " is the " + artifactProtocol.toUpperCase(Locale.ROOT)
+                                + " composite object, not the " + protocol.toUpperCase(Locale.ROOT) + " one (write "
+                                + "that with: xpsc composite" + (protocol.equals("udp") ? " --protocol udp" : "")
+                                + " -o DIR)");
+                    }
+                    try (Context c = agent.createCompContext(name, dir, port, offset, length, a)) {
+                        out.println("loaded composite " + name + ": " + protocol + " port " + port
+                                + ", selector at offset " + offset + " length " + length + "; " + c.describe());
+                        if (resetServer && protocol.equals("tcp")) {
                             long pid = ResetServer.ensureResident(pinRoot, stateRoot);
                             out.println("  resets carried out by the reset server, pid " + pid + " (log "
                                     + stateRoot.resolve(ResetServer.LOG_FILE) + ")");
@@ -278,24 +314,48 @@ public final class Cli {
     }
 
     static final String COMPCONTEXT_HELP = """
-            usage: xps compcontext NAME ARTIFACT_DIR --port P --offset O --length L --cgroup PATH [--no-reset-server]
+            usage: xps compcontext NAME ARTIFACT_DIR --port P --offset O --length L [--protocol tcp]
+                       --cgroup PATH [--no-reset-server]
+                   xps compcontext NAME ARTIFACT_DIR --port P --offset O --length L --protocol udp
+                       --interface IF [--netns NS] [--xdp-mode generic|native|auto]
               create_compcontext(port, offset, length): loads the generic composite object that
-              'xpsc composite -o DIR' writes (ARTIFACT_DIR: DIR or DIR/ebpf/xps-composite) as context NAME and
-              attaches it to the cgroup v2 PATH (the service must be in it before it listens) for TCP port P.
-              The L bytes (1..16) at offset O of each request choose a sub-context (xps subcontext); a request
-              whose selector has none passes to the service. Also starts the resident reset server unless it runs.
+              'xpsc composite -o DIR' (TCP) or 'xpsc composite --protocol udp -o DIR' (UDP) writes (ARTIFACT_DIR:
+              DIR/ebpf/xps-composite or DIR/ebpf/xps-composite-udp) as context NAME for port P.
+              TCP: attached to the cgroup v2 PATH (the service must be in it before it listens); also starts the
+              resident reset server unless it runs. UDP: XDP on interface IF (inside network namespace NS if
+              given), for IPv4 datagrams to port P; without --protocol, --interface alone means udp.
+              The L bytes (1..16) at offset O of each request (UDP: of each datagram's payload) choose a
+              sub-context (xps subcontext); a request whose selector has none passes to the service.
               xps unload NAME removes the composite with all its sub-contexts.
             """;
 
     static final String SUBCONTEXT_HELP = """
             usage: xps subcontext COMP NAME ARTIFACT_DIR --value V
-              create_subcontext(ctx, handler, value): ARTIFACT_DIR is one TCP handler compiled on its own
-              ('handler H on tcp port P { ... }' with P the composite's port; xpsc compile X.xps --target ebpf -o
-              DIR). It is loaded as context NAME with composite COMP's connection state, response buffer and
-              counters, and runs for COMP's requests whose selector is V: text, or 0x-hex, exactly the
-              composite's selector length. Its maps: xps map put|get|delete|dump NAME MAP ...
+              create_subcontext(ctx, handler, value): ARTIFACT_DIR is one handler of COMP's protocol compiled on
+              its own ('handler H on tcp|udp port P { ... }' with P the composite's port; xpsc compile X.xps
+              --target ebpf -o DIR). It is loaded as context NAME with composite COMP's response buffer and
+              counters (TCP: and connection state), and runs for COMP's requests whose selector is V: text, or
+              0x-hex, exactly the composite's selector length. Its maps: xps map put|get|delete|dump NAME MAP ...
               xps update NAME DIR swaps its handler (data kept); xps unload NAME removes its selector and slot.
             """;
+
+    private static XdpMode xdpMode(String text) {
+        try {
+            return XdpMode.valueOf(text.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new Usage("--xdp-mode is generic, native or auto, not '" + text + "'");
+        }
+    }
+
+    /** The protocol of the composite object at {@code dir}, or a failure (exit 1) if it is not one. */
+    private static String compositeProtocol(Path dir) {
+        Manifest m = Manifest.read(Manifest.locate(dir));
+        if (m.composite().isEmpty()) {
+            throw new AgentException(dir + " is not the composite object (write it with: xpsc composite "
+                    + "[--protocol udp] -o DIR)");
+        }
+        return m.entries().getFirst().protocol();
+    }
 
     private static int integer(String text, String option) {
         try {

@@ -50,14 +50,24 @@ public final class Artifacts {
 
     /** The generic composite object ({@code bin/xpsc composite -o DIR}); returns {@code DIR/ebpf/xps-composite}. */
     public static Path composite() throws IOException {
+        return composite("tcp");
+    }
+
+    /**
+     * The generic composite object for {@code protocol} ({@code bin/xpsc composite --protocol P -o DIR}); returns
+     * {@code DIR/ebpf/xps-composite} (tcp) or {@code DIR/ebpf/xps-composite-udp} (udp).
+     */
+    public static Path composite(String protocol) throws IOException {
         Path out = Files.createDirectories(OUT).resolve("out-" + Kernel.uniqueSuffix());
-        List<String> cmd = List.of(REPO.resolve("bin/xpsc").toString(), "composite", "-o", out.toString());
+        List<String> cmd = List.of(REPO.resolve("bin/xpsc").toString(), "composite", "--protocol", protocol, "-o",
+                out.toString());
         Path jar = REPO.resolve("cli/target/xpsc.jar");
         Sh.Result r = run(cmd, fresh(jar));
-        Path dir = out.resolve("ebpf").resolve("xps-composite");
-        if (r.exitCode() != 0 || !Files.isRegularFile(dir.resolve("xps-composite.bpf.o"))) {
-            throw new AssertionError("bin/xpsc composite exited " + r.exitCode() + " without "
-                    + dir.resolve("xps-composite.bpf.o") + ":\n" + r.output());
+        String base = protocol.equals("tcp") ? "xps-composite" : "xps-composite-" + protocol;
+        Path dir = out.resolve("ebpf").resolve(base);
+        if (r.exitCode() != 0 || !Files.isRegularFile(dir.resolve(base + ".bpf.o"))) {
+            throw new AssertionError("bin/xpsc " + String.join(" ", cmd.subList(1, cmd.size())) + " exited "
+                    + r.exitCode() + " without " + dir.resolve(base + ".bpf.o") + ":\n" + r.output());
         }
         return dir;
     }
