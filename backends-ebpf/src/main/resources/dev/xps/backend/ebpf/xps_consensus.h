@@ -2,7 +2,7 @@
 /*
  * xps_consensus.h: what the consensus data plane programs (<base>.consensus.bpf.c) share: the
  * replication message format of docs/consensus.md (the bytes of dev.xps.consensus.wire.Wire), the
- * ring-buffer event, and small helpers (IPv4 checksum, atomic maximum).
+ * ring-buffer event, and small helpers (IPv4 and UDP checksums, atomic maximum).
  * Emitted by xpsc next to each <base>.consensus.bpf.c; do not edit (it is rewritten on every compile).
  *
  * The per-block code (configuration, state and log layouts sized by the block, the three programs)
@@ -36,6 +36,7 @@
 #define XC_ETH_IP_UDP 42	/* Ethernet + IPv4 without options + UDP */
 #define XC_MAX_ADVANCE 64	/* contiguous / commit stamps advanced per message at most */
 #define XC_CAS_TRIES 8		/* compare-and-swap retries before giving up (another CPU moved it further) */
+#define XC_REPLICA_WAKE 64	/* a replica's host is told its commit every 64 entries (and reads it every interval) */
 
 struct xc_hdr {
 	__be16 magic;
@@ -114,9 +115,40 @@ static __always_inline __u16 xc_ip_checksum(const struct iphdr *ip)
 	return (__u16)~sum;
 }
 
-/* Fills Ethernet + IPv4 + UDP for a datagram of payload_len bytes from port to port (UDP checksum 0: none). */
+/*
+ * Ones' complement sums (RFC 1071) for the UDP checksum, over native 32-bit loads of the bytes: the sum of the
+ * 16-bit words in network order, byte-swapped or not alike, so the folded result is stored as it was loaded.
+ */
+static __always_inline __u32 xc_csum_add(__u32 sum, __u32 v)
+{
+	sum += v;
+	return sum + (sum < v);	/* end-around carry */
+}
+
+static __always_inline __u16 xc_csum_fold(__u32 sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)sum;
+}
+
+/* The sum of n 32-bit words (n a constant: unrolled). */
+static __always_inline __u32 xc_csum_words(const __u32 *w, int n)
+{
+	__u32 sum = 0;
+#pragma unroll
+	for (int i = 0; i < n; i++)
+		sum = xc_csum_add(sum, w[i]);
+	return sum;
+}
+
+/*
+ * Fills Ethernet + IPv4 + UDP for a datagram of payload_len bytes from port to port whose payload's ones' complement
+ * sum (xc_csum_words and friends) is payload_sum: the UDP checksum is that sum plus the pseudo header and the UDP
+ * header's words, so a caller that sends one payload to several members sums the payload once.
+ */
 static __always_inline void xc_fill_frame(struct xc_frame *f, const __u8 *dst_mac, const __u8 *src_mac,
-					  __be32 src_ip, __be32 dst_ip, __u16 port, __u32 payload_len)
+					  __be32 src_ip, __be32 dst_ip, __u16 port, __u32 payload_len, __u32 payload_sum)
 {
 	__builtin_memcpy(f->eth.h_dest, dst_mac, ETH_ALEN);
 	__builtin_memcpy(f->eth.h_source, src_mac, ETH_ALEN);
@@ -133,10 +165,17 @@ static __always_inline void xc_fill_frame(struct xc_frame *f, const __u8 *dst_ma
 	f->ip.saddr = src_ip;
 	f->ip.daddr = dst_ip;
 	f->ip.check = xc_ip_checksum(&f->ip);
-	f->udp.source = bpf_htons(port);
-	f->udp.dest = bpf_htons(port);
-	f->udp.len = bpf_htons((__u16)(sizeof(struct udphdr) + payload_len));
-	f->udp.check = 0;
+	__be16 udp_len = bpf_htons((__u16)(sizeof(struct udphdr) + payload_len));
+	__be16 p = bpf_htons(port);
+	f->udp.source = p;
+	f->udp.dest = p;
+	f->udp.len = udp_len;
+	/* pseudo header: addresses, zero + protocol, UDP length; UDP header: ports, length (checksum 0) */
+	__u32 sum = xc_csum_add(payload_sum, (__u32)bpf_htons(IPPROTO_UDP) + 2 * (__u32)udp_len + 2 * (__u32)p);
+	sum = xc_csum_add(sum, src_ip);
+	sum = xc_csum_add(sum, dst_ip);
+	__u16 check = (__u16)~xc_csum_fold(sum);
+	f->udp.check = check ? check : 0xffff;	/* 0 would mean "no checksum" */
 }
 
 static __always_inline void xc_fill_hdr(struct xc_hdr *h, __u8 type, __u32 view, __u32 sender)

@@ -29,7 +29,8 @@ import org.junit.jupiter.api.Test;
  * the XDP program, run with BPF_PROG_TEST_RUN on crafted frames, answers PREPARE with the PREPAREOK bytes the
  * Java codec ({@link Wire}) produces, acknowledges only the contiguous prefix across a gap, re-acknowledges a
  * retransmission, advances the leader's commit at a quorum and drops and counts bad messages. The TC ingress
- * program turns a client request into the PREPARE the codec produces.
+ * program turns a client request into the PREPARE the codec produces. Every frame the programs write carries a
+ * correct UDP checksum, recomputed here from the bytes.
  */
 class ConsensusDataPlaneTest {
     static final int XDP_DROP = 1;
@@ -325,6 +326,116 @@ class ConsensusDataPlaneTest {
         assertEquals(full + 1, counter("log_full"));
     }
 
+    // ------------------------------------------------------------------ UDP checksums of the frames the programs write
+
+    @Test
+    void prepareOkFramesCarryACorrectUdpChecksum() throws Exception {
+        configure(1);
+        for (int len = 0; len <= 16; len++) { // every tail of 0-3 bytes after whole words
+            byte[] request = new byte[len];
+            for (int i = 0; i < len; i++) {
+                request[i] = (byte) (0x9d + 37 * i + len);
+            }
+            TestRunResult r = xdp(LEADER_MAC, MAC1, LEADER_IP, IP1, new VrMessage.Prepare(0, 0, len + 1, len,
+                    CLIENT_IP, CLIENT_PORT, request));
+            assertEquals(XDP_TX, r.retval);
+            assertUdpChecksum(r.frame, "PREPAREOK for a PREPARE of " + len + " request bytes");
+        }
+        TestRunResult r = xdp(LEADER_MAC, MAC1, LEADER_IP, IP1, new VrMessage.Commit(0, 0, 17));
+        assertEquals(XDP_TX, r.retval);
+        assertUdpChecksum(r.frame, "PREPAREOK for a COMMIT");
+    }
+
+    @Test
+    void prepareFramesCarryACorrectUdpChecksum() throws Exception {
+        configure(0);
+        for (int len = 1; len <= 16; len++) {
+            byte[] request = new byte[len];
+            request[0] = 1; // ordered
+            for (int i = 1; i < len; i++) {
+                request[i] = (byte) (0xf1 - 29 * i + len);
+            }
+            byte[] in = frame(MAC1, LEADER_MAC, CLIENT_IP, LEADER_IP, CLIENT_PORT, PORT, request);
+            Bpftool.TestRun r = Bpftool.testRun(pins.program("vr_timestamps_ingress"), in, dir);
+            assertEquals(TC_ACT_SHOT, r.retval());
+            assertEquals(78 + len, r.dataOut().length);
+            assertUdpChecksum(r.dataOut(), "PREPARE of " + len + " request bytes");
+        }
+    }
+
+    /** Entries longer than bpf_csum_diff's 512 bytes a call, in both directions. */
+    @Test
+    void largeEntriesCarryACorrectUdpChecksumToo() throws Exception {
+        IrModule module = SampleFiles.compile("large.xps", """
+                consensus timestamps on udp port 9000 { replicas 3; log capacity 4096 entry 1436; order all; }
+                """);
+        Diagnostics diagnostics = new Diagnostics();
+        List<GeneratedFile> files = new ConsensusGenerator(module, diagnostics).files("", Clang.toolchain());
+        assertFalse(diagnostics.hasErrors(), () -> diagnostics.sorted().toString());
+        Path obj = dir.resolve("large.consensus.bpf.o");
+        Files.write(obj, files.stream().filter(f -> f.relativePath().endsWith(".bpf.o")).findFirst().orElseThrow()
+                .content());
+        Bpftool.Pins small = pins;
+        int smallSlot = slotBytes;
+        try (Bpftool.Pins large = Bpftool.load(obj, "xdp-vr-test-" + ProcessHandle.current().pid() + "-large", false)) {
+            pins = large;
+            slotBytes = 32 + 1440;
+            configure(0);
+            long op = 0;
+            for (int len : new int[] {1, 4, 511, 512, 513, 515, 1023, 1024, 1025, 1027, 1435, 1436}) {
+                byte[] request = new byte[len];
+                for (int i = 0; i < len; i++) {
+                    request[i] = (byte) (i * 7 + len);
+                }
+                byte[] in = frame(MAC1, LEADER_MAC, CLIENT_IP, LEADER_IP, CLIENT_PORT, PORT, request);
+                Bpftool.TestRun r = Bpftool.testRun(pins.program("vr_timestamps_ingress"), in, dir);
+                assertEquals(TC_ACT_SHOT, r.retval());
+                op++;
+                assertArrayEquals(Wire.encode(new VrMessage.Prepare(0, 0, op, 0, CLIENT_IP, CLIENT_PORT, request)),
+                        Arrays.copyOfRange(r.dataOut(), 42, r.dataOut().length), "PREPARE of " + len + " bytes");
+                assertUdpChecksum(r.dataOut(), "PREPARE of " + len + " request bytes");
+            }
+            configure(1);
+            byte[] request = new byte[1436];
+            Arrays.fill(request, (byte) 0xa5);
+            TestRunResult r = xdp(LEADER_MAC, MAC1, LEADER_IP, IP1, new VrMessage.Prepare(0, 0, 1, 0, CLIENT_IP,
+                    CLIENT_PORT, request));
+            assertEquals(XDP_TX, r.retval);
+            assertEquals(62, r.frame.length);
+            assertUdpChecksum(r.frame, "PREPAREOK for a PREPARE of 1436 bytes");
+        } finally {
+            pins = small;
+            slotBytes = smallSlot;
+        }
+    }
+
+    /** The frame's UDP checksum field holds the checksum computed here over the pseudo header and the datagram. */
+    static void assertUdpChecksum(byte[] f, String what) {
+        int udpLen = ((f[38] & 0xff) << 8) | (f[39] & 0xff);
+        assertEquals(f.length - 34, udpLen, what + ": UDP length");
+        int field = ((f[40] & 0xff) << 8) | (f[41] & 0xff);
+        assertTrue(field != 0, what + ": has a UDP checksum");
+        long sum = 0;
+        for (int i = 26; i < 34; i += 2) { // source and destination address
+            sum += ((f[i] & 0xff) << 8) | (f[i + 1] & 0xff);
+        }
+        sum += 17 + udpLen; // zero, protocol, UDP length
+        for (int i = 34; i < 34 + udpLen; i += 2) {
+            if (i == 40) {
+                continue; // the checksum field itself counts as 0
+            }
+            int hi = f[i] & 0xff;
+            int lo = i + 1 < 34 + udpLen ? f[i + 1] & 0xff : 0;
+            sum += (hi << 8) | lo;
+        }
+        while ((sum >> 16) != 0) {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        int expected = (int) (~sum & 0xffff);
+        assertEquals(expected == 0 ? 0xffff : expected, field, what + ": UDP checksum");
+        assertEquals(0, ipChecksum(f), what + ": IPv4 header checksum");
+    }
+
     // ------------------------------------------------------------------ TC egress, leader: host RTT and failure
 
     @Test
@@ -400,8 +511,11 @@ class ConsensusDataPlaneTest {
         return 48 + 8 * 3;
     }
 
+    /** The loaded object's log slot: 32 bytes and the entry (the timestamp block's 16). */
+    static int slotBytes = 32 + 16;
+
     static int slotSize() {
-        return 32 + 16;
+        return slotBytes;
     }
 
     static byte[] key() {
