@@ -618,6 +618,11 @@ public final class VrNode implements AutoCloseable {
                     recovery.onChunk(c);
                 }
             }
+            // the data plane's message-based view change (types 6-9): the baseline's runs in-process (ViewChange)
+            case VrMessage.DoViewChange d -> stats.bad.incrementAndGet();
+            case VrMessage.StartView v -> stats.bad.incrementAndGet();
+            case VrMessage.LogRequest r -> stats.bad.incrementAndGet();
+            case VrMessage.LogCopy c -> stats.bad.incrementAndGet();
         }
     }
 

@@ -124,4 +124,75 @@ public sealed interface VrMessage {
                     + offset + "+" + data.length + " of " + total + "]";
         }
     }
+
+    /**
+     * Type 6, view change (data plane, host side): a member that gave up on the leader of its view asks the leader
+     * of {@code view} (the proposed new view, {@code view mod n}) to start it, reporting its log extent: it holds
+     * every entry {@code 1 .. contiguous} and knows {@code commit}. The sender takes no part in older views from now.
+     */
+    record DoViewChange(int view, int sender, long contiguous, long commit) implements VrMessage {
+        public DoViewChange {
+            Wire.checkHeader(view, sender);
+            Wire.checkOp(contiguous);
+            Wire.checkOp(commit);
+        }
+    }
+
+    /**
+     * Type 7, the new leader of {@code view} → members: the view is installed; the leader holds every entry
+     * {@code 1 .. contiguous} (members discard what they hold above it), {@code commit} is committed.
+     */
+    record StartView(int view, int sender, long contiguous, long commit) implements VrMessage {
+        public StartView {
+            Wire.checkHeader(view, sender);
+            Wire.checkOp(contiguous);
+            Wire.checkOp(commit);
+        }
+    }
+
+    /** Type 8, the new leader of {@code view} → a member with a longer log: send entries {@code from .. to}. */
+    record LogRequest(int view, int sender, long from, long to) implements VrMessage {
+        public LogRequest {
+            Wire.checkHeader(view, sender);
+            Wire.checkOp(from);
+            Wire.checkOp(to);
+        }
+    }
+
+    /** Type 9, the answer to a {@link LogRequest}: log entry {@code op} (one per datagram). */
+    record LogCopy(int view, int sender, long op, int clientIpv4, int clientPort, byte[] request)
+            implements VrMessage {
+        public LogCopy {
+            Wire.checkHeader(view, sender);
+            Wire.checkOp(op);
+            Wire.checkPort(clientPort);
+            Objects.requireNonNull(request, "request");
+            if (request.length > Wire.MAX_REQUEST) {
+                throw new IllegalArgumentException("request of " + request.length + " bytes exceeds "
+                        + Wire.MAX_REQUEST);
+            }
+            request = request.clone();
+        }
+
+        @Override
+        public byte[] request() {
+            return request.clone();
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof LogCopy p && p.view == view && p.sender == sender && p.op == op
+                    && p.clientIpv4 == clientIpv4 && p.clientPort == clientPort && Arrays.equals(p.request, request);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(view, sender, op, clientIpv4, clientPort, Arrays.hashCode(request));
+        }
+
+        @Override
+        public String toString() {
+            return "LogCopy[view=" + view + ", sender=" + sender + ", op=" + op + ", " + request.length + " bytes]";
+        }
+    }
 }

@@ -20,6 +20,16 @@ public final class Wire {
     /** State transfer (recovery): types 4 and 5; docs/consensus.md, "State transfer". */
     public static final int TYPE_STATE_REQUEST = 4;
     public static final int TYPE_STATE_CHUNK = 5;
+    /**
+     * View change between data-plane members' host libraries (types 6 to 9; the XDP program passes every type
+     * above 3 to the stack): DO_VIEW_CHANGE, START_VIEW (u64 contiguous, u64 commit), LOG_REQUEST (u64 from,
+     * u64 to), LOG_COPY (u64 op, u32 client IPv4, u16 client port, u16 length, bytes).
+     */
+    public static final int TYPE_DO_VIEW_CHANGE = 6;
+    public static final int TYPE_START_VIEW = 7;
+    public static final int TYPE_LOG_REQUEST = 8;
+    public static final int TYPE_LOG_COPY = 9;
+    public static final int LOG_COPY_FIXED_BYTES = 8 + 4 + 2 + 2;
     /** STATE_REQUEST body: applied, nonce, offset. */
     public static final int STATE_REQUEST_BYTES = 8 + 4 + 4;
     /** STATE_CHUNK body before the data: op, nonce, total, offset, length. */
@@ -52,6 +62,15 @@ public final class Wire {
                 yield header(TYPE_STATE_CHUNK, c, STATE_CHUNK_FIXED_BYTES + data.length).putLong(c.op())
                         .putInt(c.nonce()).putInt(c.total()).putInt(c.offset()).putShort((short) data.length)
                         .put(data);
+            }
+            case VrMessage.DoViewChange d -> header(TYPE_DO_VIEW_CHANGE, d, 16).putLong(d.contiguous())
+                    .putLong(d.commit());
+            case VrMessage.StartView v -> header(TYPE_START_VIEW, v, 16).putLong(v.contiguous()).putLong(v.commit());
+            case VrMessage.LogRequest r -> header(TYPE_LOG_REQUEST, r, 16).putLong(r.from()).putLong(r.to());
+            case VrMessage.LogCopy c -> {
+                byte[] req = c.request();
+                yield header(TYPE_LOG_COPY, c, LOG_COPY_FIXED_BYTES + req.length).putLong(c.op())
+                        .putInt(c.clientIpv4()).putShort((short) c.clientPort()).putShort((short) req.length).put(req);
             }
         };
         return b.array();
@@ -116,6 +135,27 @@ public final class Wire {
                     byte[] data = new byte[len];
                     b.get(data);
                     yield Optional.of(new VrMessage.StateChunk(view, sender, op, nonce, total, off, data));
+                }
+                case TYPE_DO_VIEW_CHANGE -> body != 16 ? Optional.empty()
+                        : Optional.of(new VrMessage.DoViewChange(view, sender, b.getLong(), b.getLong()));
+                case TYPE_START_VIEW -> body != 16 ? Optional.empty()
+                        : Optional.of(new VrMessage.StartView(view, sender, b.getLong(), b.getLong()));
+                case TYPE_LOG_REQUEST -> body != 16 ? Optional.empty()
+                        : Optional.of(new VrMessage.LogRequest(view, sender, b.getLong(), b.getLong()));
+                case TYPE_LOG_COPY -> {
+                    if (body < LOG_COPY_FIXED_BYTES) {
+                        yield Optional.empty();
+                    }
+                    long op = b.getLong();
+                    int ip = b.getInt();
+                    int port = b.getShort() & 0xffff;
+                    int len = b.getShort() & 0xffff;
+                    if (len != body - LOG_COPY_FIXED_BYTES || len > MAX_REQUEST) {
+                        yield Optional.empty();
+                    }
+                    byte[] req = new byte[len];
+                    b.get(req);
+                    yield Optional.of(new VrMessage.LogCopy(view, sender, op, ip, port, req));
                 }
                 default -> Optional.empty();
             };

@@ -110,7 +110,35 @@ class WireTest {
         byte[] commit = Wire.encode(new VrMessage.Commit(3, 0, 99));
         assertEquals("5856010300000003000000000000000000000063", HEX.formatHex(commit));
         byte[] unknown = commit.clone();
-        unknown[3] = 6;
+        unknown[3] = 10;
         assertTrue(Wire.decode(unknown).isEmpty());
+    }
+
+    @Test
+    void viewChangeMessagesHaveTheDocumentedBytes() {
+        var d = new VrMessage.DoViewChange(4, 2, 300, 290);
+        // header type 06 (view = the proposed view) | contiguous u64 | commit u64
+        assertEquals("5856" + "01" + "06" + "00000004" + "02" + "000000"
+                + "000000000000012c" + "0000000000000122", HEX.formatHex(Wire.encode(d)));
+        assertEquals(d, Wire.decode(Wire.encode(d)).orElseThrow());
+        var v = new VrMessage.StartView(4, 1, 300, 299);
+        assertEquals("5856" + "01" + "07" + "00000004" + "01" + "000000"
+                + "000000000000012c" + "000000000000012b", HEX.formatHex(Wire.encode(v)));
+        assertEquals(v, Wire.decode(Wire.encode(v)).orElseThrow());
+        var r = new VrMessage.LogRequest(4, 1, 10, 73);
+        assertEquals("5856" + "01" + "08" + "00000004" + "01" + "000000"
+                + "000000000000000a" + "0000000000000049", HEX.formatHex(Wire.encode(r)));
+        assertEquals(r, Wire.decode(Wire.encode(r)).orElseThrow());
+        var c = new VrMessage.LogCopy(4, 2, 11, 0x0a000064, 40000, new byte[] {1, 0, 0, 0, 7});
+        // header type 09 | op u64 | client IPv4 | client port | length u16 | request
+        assertEquals("5856" + "01" + "09" + "00000004" + "02" + "000000"
+                + "000000000000000b" + "0a000064" + "9c40" + "0005" + "0100000007", HEX.formatHex(Wire.encode(c)));
+        assertEquals(c, Wire.decode(Wire.encode(c)).orElseThrow());
+        byte[] copy = Wire.encode(c);
+        for (int cut = 0; cut < copy.length; cut++) {
+            assertTrue(Wire.decode(java.util.Arrays.copyOf(copy, cut)).isEmpty(), "copy truncated to " + cut);
+        }
+        byte[] dvc = Wire.encode(d);
+        assertTrue(Wire.decode(java.util.Arrays.copyOf(dvc, dvc.length + 1)).isEmpty(), "trailing byte");
     }
 }

@@ -84,6 +84,10 @@ public final class ConsensusDataPlane implements AutoCloseable {
     static final int STALL_INTERVALS = 3;
     /** ... and after this many silent asks another member is asked. */
     static final int ASKS_PER_SOURCE = 5;
+    /** A member that answers no retransmission round is retried after at most 2^5 = 32 intervals. */
+    static final int MAX_BACKOFF_SHIFT = 5;
+    /** LOG_COPY entries sent per LOG_REQUEST (view change). */
+    static final int COPIES_PER_REQUEST = 64;
 
     /** A snapshot of the service after entries {@code 1 .. op} ({@link #checkpoint()}). */
     public record Checkpoint(long op, byte[] state) {
@@ -122,13 +126,20 @@ public final class ConsensusDataPlane implements AutoCloseable {
      * @param backlogThreshold   the data plane asks for retransmission at once past this backlog (0: never)
      * @param failureFloor       the host is failed only when its oldest reply is also this late
      * @param xdpMode            how the XDP program is attached
+     * @param leaderTimeout      a replica that has received no PREPARE or COMMIT from its leader for this long
+     *                           starts a view change by itself (and a view change that has not completed in this
+     *                           long moves on to the next view); zero: only {@link #startViewChange()} starts one
      */
     public record Options(long logSlots, Duration retransmitInterval, int backlogThreshold, Duration failureFloor,
-                          XdpMode xdpMode) {
+                          XdpMode xdpMode, Duration leaderTimeout) {
         public Options {
             Objects.requireNonNull(retransmitInterval);
             Objects.requireNonNull(failureFloor);
             Objects.requireNonNull(xdpMode);
+            Objects.requireNonNull(leaderTimeout);
+            if (leaderTimeout.isNegative()) {
+                throw new IllegalArgumentException("the leader timeout must be >= 0");
+            }
             if (logSlots < 0 || logSlots > Integer.MAX_VALUE) {
                 throw new IllegalArgumentException("log slots must be 0 .. 2^31-1, got " + logSlots);
             }
@@ -137,24 +148,34 @@ public final class ConsensusDataPlane implements AutoCloseable {
             }
         }
 
+        public Options(long logSlots, Duration retransmitInterval, int backlogThreshold, Duration failureFloor,
+                       XdpMode xdpMode) {
+            this(logSlots, retransmitInterval, backlogThreshold, failureFloor, xdpMode, Duration.ZERO);
+        }
+
         public static Options defaults() {
-            return new Options(0, Duration.ofMillis(10), 256, Duration.ofMillis(50), XdpMode.AUTO);
+            return new Options(0, Duration.ofMillis(10), 256, Duration.ofMillis(50), XdpMode.AUTO, Duration.ZERO);
         }
 
         public Options withLogSlots(long n) {
-            return new Options(n, retransmitInterval, backlogThreshold, failureFloor, xdpMode);
+            return new Options(n, retransmitInterval, backlogThreshold, failureFloor, xdpMode, leaderTimeout);
         }
 
         public Options withXdpMode(XdpMode m) {
-            return new Options(logSlots, retransmitInterval, backlogThreshold, failureFloor, m);
+            return new Options(logSlots, retransmitInterval, backlogThreshold, failureFloor, m, leaderTimeout);
         }
 
         public Options withFailureFloor(Duration d) {
-            return new Options(logSlots, retransmitInterval, backlogThreshold, d, xdpMode);
+            return new Options(logSlots, retransmitInterval, backlogThreshold, d, xdpMode, leaderTimeout);
         }
 
         public Options withRetransmitInterval(Duration d) {
-            return new Options(logSlots, d, backlogThreshold, failureFloor, xdpMode);
+            return new Options(logSlots, d, backlogThreshold, failureFloor, xdpMode, leaderTimeout);
+        }
+
+        /** Automatic view change after this much leader silence (zero: off). */
+        public Options withLeaderTimeout(Duration d) {
+            return new Options(logSlots, retransmitInterval, backlogThreshold, failureFloor, xdpMode, d);
         }
     }
 
@@ -226,6 +247,30 @@ public final class ConsensusDataPlane implements AutoCloseable {
     private Thread stateThread;
     private volatile long retransmitted;
     private volatile boolean urgent;
+    /** Retransmission backoff per member (timer thread only): see {@link #retransmit}. */
+    private final int[] backoff = new int[Wire.MAX_MEMBERS];
+    private final long[] retryAt = new long[Wire.MAX_MEMBERS];
+    private final long[] ackedWhenSent = new long[Wire.MAX_MEMBERS];
+    private final boolean[] sentBefore = new boolean[Wire.MAX_MEMBERS];
+    private final boolean[] sendFailing = new boolean[Wire.MAX_MEMBERS];
+    private final AtomicLong retransmitsDeferred = new AtomicLong();
+    private final AtomicLong sendFailures = new AtomicLong();
+    /** View change (host side, message-based): guards the transitions below. */
+    private final Object viewLock = new Object();
+    /** The view this member is changing to (-1: none); while set the programs are paused (configured = 0). */
+    private volatile int pendingView = -1;
+    private volatile long viewChangeStartedNs;
+    private final Map<Integer, VrMessage.DoViewChange> doViewChanges = new ConcurrentHashMap<>();
+    private final LinkedBlockingQueue<VrMessage.LogCopy> logInbox = new LinkedBlockingQueue<>();
+    private final List<Consumer<Group>> viewListeners = new CopyOnWriteArrayList<>();
+    /** What this member installed as the leader of its view (resent in START_VIEW to a member that missed it). */
+    private volatile long installedContiguous;
+    private volatile long installedCommit;
+    private volatile long heardCount = -1;
+    private volatile long heardAtNs;
+    private final AtomicLong viewChangesInstalled = new AtomicLong();
+    private final AtomicLong leaderSilences = new AtomicLong();
+    private final AtomicLong entriesFetched = new AtomicLong();
 
     private ConsensusDataPlane(ConsensusManifest.Block block, Options options, BpfObject object) {
         this.block = block;
@@ -295,7 +340,7 @@ public final class ConsensusDataPlane implements AutoCloseable {
         }
         this.ifindex = ifindex;
         if (group != null) {
-            writeConfig(group, me); // the leader's PREPAREs leave by this interface
+            writeConfig(group, me, pendingView < 0); // the leader's PREPAREs leave by this interface
         }
     }
 
@@ -377,8 +422,13 @@ public final class ConsensusDataPlane implements AutoCloseable {
     }
 
     private void writeConfig(Group group, int myIndex) {
+        writeConfig(group, myIndex, true);
+    }
+
+    /** With {@code configured} false the programs take no part (XDP drops types 1-3, TC passes everything). */
+    private void writeConfig(Group group, int myIndex, boolean configured) {
         ByteBuffer c = ByteBuffer.allocate(block.configSize()).order(ByteOrder.LITTLE_ENDIAN);
-        c.putInt(block.config("configured").offset(), 1);
+        c.putInt(block.config("configured").offset(), configured ? 1 : 0);
         c.putInt(block.config("view").offset(), group.view());
         c.putInt(block.config("me").offset(), myIndex);
         c.putInt(block.config("n").offset(), group.size());
@@ -575,7 +625,7 @@ public final class ConsensusDataPlane implements AutoCloseable {
         boolean leader = isLeader();
         for (int round = 0; round < 1024 && applied < upTo; round++) {
             long from = applied + 1;
-            long to = Math.min(upTo, from + BATCH - 1);
+            long to = Math.min(upTo, from + Math.min(BATCH, capacity) - 1); // never more than the log holds
             List<LogEntry> entries = getNicLog(from, to);
             long next = from;
             for (LogEntry e : entries) {
@@ -685,13 +735,18 @@ public final class ConsensusDataPlane implements AutoCloseable {
             try {
                 Status s = status();
                 target.accumulateAndGet(s.commit(), Math::max); // a lost or full ring buffer delays, never loses
+                if (pendingView >= 0) {
+                    viewChangeTick(); // paused: no retransmission, no heartbeat in the old view
+                    continue;
+                }
                 if (!isLeader()) {
+                    watchLeader();
                     continue;
                 }
                 boolean now = urgent; // the backlog crossed the threshold: re-send regardless of age
                 urgent = false;
                 retransmit(s, now ? 0 : intervalNs);
-                if (s.commit() > 0) {
+                if (s.commit() > 0 || !options.leaderTimeout().isZero()) { // the replicas' leader-silence clock
                     Group g = group;
                     byte[] commit = Wire.encode(new VrMessage.Commit(g.view(), me, s.commit()));
                     for (Member m : g.members()) {
@@ -712,16 +767,29 @@ public final class ConsensusDataPlane implements AutoCloseable {
     private void retransmit(Status s, long intervalNs) {
         Group g = group;
         long now = System.nanoTime();
+        long period = options.retransmitInterval().toNanos();
         long[] acked = s.acked();
         for (Member m : g.members()) {
-            if (m.index() == me || acked[m.index()] >= s.lastOp()) {
+            int r = m.index();
+            if (r == me || acked[r] >= s.lastOp()) {
+                backoff[r] = 0;
+                retryAt[r] = 0;
                 continue;
             }
-            long from = acked[m.index()] + 1;
+            if (acked[r] > ackedWhenSent[r]) {
+                backoff[r] = 0; // it acknowledged something since the last round: it is alive and catching up
+                retryAt[r] = 0;
+            }
+            if (now < retryAt[r]) {
+                retransmitsDeferred.incrementAndGet(); // backing off: this member answered none of the last rounds
+                continue;
+            }
+            long from = acked[r] + 1;
             long to = Math.min(s.lastOp(), from + RETRANSMIT_PER_MEMBER - 1);
             if (s.lastOp() - from >= capacity) {
                 continue; // beyond the log: the member needs state transfer
             }
+            int sent = 0;
             for (LogEntry e : getNicLog(from, to)) {
                 long logged = loggedAt(e.op());
                 if (intervalNs > 0 && logged != 0 && now - logged < intervalNs) {
@@ -730,8 +798,35 @@ public final class ConsensusDataPlane implements AutoCloseable {
                 send(Wire.encode(new VrMessage.Prepare(g.view(), me, e.op(), s.commit(), e.clientIpv4(),
                         e.clientPort(), e.request())), m);
                 retransmitted++;
+                sent++;
+            }
+            if (sent > 0) {
+                if (sentBefore[r] && acked[r] <= ackedWhenSent[r]) {
+                    backoff[r] = Math.min(backoff[r] + 1, MAX_BACKOFF_SHIFT); // no answer to the last round
+                }
+                sentBefore[r] = true;
+                ackedWhenSent[r] = acked[r];
+                retryAt[r] = backoff[r] == 0 ? 0 : now + (period << backoff[r]);
             }
         }
+    }
+
+    /** Forgets the retransmission backoff (a new view: every member starts again). */
+    private void resetBackoff() {
+        Arrays.fill(backoff, 0);
+        Arrays.fill(retryAt, 0);
+        Arrays.fill(ackedWhenSent, 0);
+        Arrays.fill(sentBefore, false);
+    }
+
+    /** Retransmission rounds skipped for a member that answered none of its last rounds (backoff). */
+    public long retransmitsDeferred() {
+        return retransmitsDeferred.get();
+    }
+
+    /** Datagrams the agent's socket failed to send (reported once per member until one succeeds again). */
+    public long sendFailures() {
+        return sendFailures.get();
     }
 
     private long loggedAt(long op) {
@@ -742,8 +837,407 @@ public final class ConsensusDataPlane implements AutoCloseable {
     private void send(byte[] message, Member to) {
         try {
             replication.send(ByteBuffer.wrap(message), new InetSocketAddress(to.address(), block.replicationPort()));
+            sendFailing[to.index()] = false;
         } catch (IOException e) {
-            System.err.println("consensus " + block.name() + ": send to " + to + " failed: " + e);
+            sendFailures.incrementAndGet();
+            if (!sendFailing[to.index()]) { // once per member until a send succeeds again: no log storm
+                sendFailing[to.index()] = true;
+                System.err.println("consensus " + block.name() + ": send to " + to + " failed: " + e);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ view change (host side)
+
+    /**
+     * Starts a view change to the next view (docs/consensus.md, "View change on the data plane"): this member's
+     * programs stop taking part in the current view and it reports its log to the next view's leader. Also started
+     * by a replica on its own after {@link Options#leaderTimeout()} of leader silence. Needs the replication
+     * socket bound to P + 1 (the messages arrive there).
+     */
+    public void startViewChange() {
+        startViewChange(Math.max(group.view(), pendingView) + 1);
+    }
+
+    /** Called with the new group (view, leader) each time this member installs a view. */
+    public void onViewChange(Consumer<Group> listener) {
+        viewListeners.add(listener);
+    }
+
+    /** The view this member is changing to, or -1 when none is under way. */
+    public int pendingView() {
+        return pendingView;
+    }
+
+    /** Views installed by a view change on this member. */
+    public long viewChanges() {
+        return viewChangesInstalled.get();
+    }
+
+    /** Leader silences this replica noticed (each started a view change). */
+    public long leaderSilences() {
+        return leaderSilences.get();
+    }
+
+    /** Log entries this member took from another member's log when it became leader. */
+    public long entriesFetched() {
+        return entriesFetched.get();
+    }
+
+    private long viewChangeTimeoutNs() {
+        return Math.max(options.leaderTimeout().toNanos(), 50 * options.retransmitInterval().toNanos());
+    }
+
+    /** Replica: a leader that sends neither PREPARE nor COMMIT (the heartbeat) for the leader timeout is dead. */
+    private void watchLeader() {
+        if (options.leaderTimeout().isZero() || stateThread == null) {
+            return;
+        }
+        Map<String, Long> c = counters();
+        long heard = c.getOrDefault("prepares_received", 0L) + c.getOrDefault("commits_received", 0L);
+        long now = System.nanoTime();
+        if (heard != heardCount) {
+            heardCount = heard;
+            heardAtNs = now;
+            return;
+        }
+        if (now - heardAtNs > options.leaderTimeout().toNanos()) {
+            leaderSilences.incrementAndGet();
+            System.err.println("consensus " + block.name() + ": member " + me + " heard nothing from leader "
+                    + group.leader() + " of view " + group.view() + " for " + options.leaderTimeout()
+                    + ": view change");
+            heardAtNs = now;
+            startViewChange(group.view() + 1);
+        }
+    }
+
+    private void startViewChange(int newView) {
+        synchronized (viewLock) {
+            Group g = group;
+            if (newView <= g.view() || newView <= pendingView) {
+                return;
+            }
+            if (stateThread == null) {
+                throw new IllegalStateException("a view change needs the replication socket bound to port "
+                        + block.replicationPort());
+            }
+            if (pendingView < 0) {
+                writeConfig(g, me, false); // stop taking part in view g.view(): no PREPAREOK, no ordering
+            }
+            pendingView = newView;
+            viewChangeStartedNs = System.nanoTime();
+            doViewChanges.clear();
+        }
+        sendDoViewChange();
+    }
+
+    /** The entries this member holds contiguously: the leader's log is 1 .. last_op, a replica's 1 .. contiguous. */
+    private long heldContiguous(Status s) {
+        return group.leader() == me ? Math.max(s.lastOp(), s.contiguous()) : s.contiguous();
+    }
+
+    /** DO_VIEW_CHANGE(contiguous, commit) to the leader of the pending view (recorded directly when that is me). */
+    private void sendDoViewChange() {
+        int v = pendingView;
+        if (v < 0) {
+            return;
+        }
+        Group g = group;
+        Status s = status();
+        VrMessage.DoViewChange d = new VrMessage.DoViewChange(v, me, heldContiguous(s), s.commit());
+        int leader = v % g.size();
+        if (leader == me) {
+            doViewChanges.put(me, d);
+        } else {
+            send(Wire.encode(d), g.members().get(leader));
+        }
+    }
+
+    /** Every interval while a view change is under way: report again, complete it, or give up on that view. */
+    private void viewChangeTick() {
+        int v = pendingView;
+        if (v < 0) {
+            return;
+        }
+        Group g = group;
+        sendDoViewChange();
+        if (v % g.size() == me && doViewChanges.size() >= g.size() / 2 + 1 && becomeLeader(v)) {
+            return;
+        }
+        if (pendingView == v && System.nanoTime() - viewChangeStartedNs > viewChangeTimeoutNs()) {
+            System.err.println("consensus " + block.name() + ": member " + me + ": view " + v
+                    + " did not start in time: trying view " + (v + 1));
+            startViewChange(v + 1); // its leader is dead too, or no majority answered it
+        }
+    }
+
+    /** Types 6-9 on P + 1; false for any other message. */
+    private boolean onViewMessage(VrMessage m) {
+        switch (m) {
+            case VrMessage.DoViewChange d -> onDoViewChange(d);
+            case VrMessage.StartView v -> {
+                Group g = group;
+                int pv = pendingView;
+                if (v.view() > g.view() && v.sender() == v.view() % g.size() && (pv < 0 || v.view() >= pv)) {
+                    installAsReplica(v.view(), v.contiguous(), v.commit());
+                }
+            }
+            case VrMessage.LogRequest r -> onLogRequest(r);
+            case VrMessage.LogCopy c -> {
+                if (c.view() == pendingView) {
+                    logInbox.offer(c);
+                }
+            }
+            default -> {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void onDoViewChange(VrMessage.DoViewChange d) {
+        Group g = group;
+        int v = d.view();
+        if (v == g.view() && pendingView < 0 && g.leader() == me) {
+            // the member missed START_VIEW: send it again, with what was installed
+            send(Wire.encode(new VrMessage.StartView(v, me, installedContiguous, installedCommit)),
+                    g.members().get(d.sender()));
+            return;
+        }
+        if (v <= g.view()) {
+            return; // an old view change
+        }
+        if (v > pendingView) {
+            startViewChange(v); // join: another member gave up on the leader (VR: a later view wins)
+        }
+        if (v == pendingView && v % g.size() == me) {
+            doViewChanges.put(d.sender(), d);
+        }
+    }
+
+    private void onLogRequest(VrMessage.LogRequest r) {
+        Group g = group;
+        if (r.view() != pendingView && r.view() != g.view()) {
+            return;
+        }
+        long from = Math.max(1, r.from());
+        long to = Math.min(r.to(), from + COPIES_PER_REQUEST - 1);
+        if (to < from || to - from + 1 > capacity) {
+            return;
+        }
+        for (LogEntry e : getNicLog(from, to)) {
+            send(Wire.encode(new VrMessage.LogCopy(r.view(), me, e.op(), e.clientIpv4(), e.clientPort(), e.request())),
+                    g.members().get(r.sender()));
+        }
+    }
+
+    /**
+     * The new leader of view {@code v}, with DO_VIEW_CHANGE from a majority (itself included): takes the longest
+     * log among them (copying what it lacks from that member, LOG_REQUEST / LOG_COPY), discards anything above
+     * it, installs the view (its programs lead it from here) and sends START_VIEW. False when the copy did not
+     * complete (the next tick tries again, until the view change times out).
+     */
+    private boolean becomeLeader(int v) {
+        Group g = group;
+        Map<Integer, VrMessage.DoViewChange> reports = new java.util.HashMap<>(doViewChanges);
+        VrMessage.DoViewChange mine = reports.get(me);
+        if (mine == null) {
+            return false;
+        }
+        VrMessage.DoViewChange best = mine;
+        long groupCommit = 0;
+        for (VrMessage.DoViewChange d : reports.values()) {
+            groupCommit = Math.max(groupCommit, d.commit());
+            if (d.contiguous() > best.contiguous()
+                    || (d.contiguous() == best.contiguous() && best.sender() != me && d.sender() < best.sender())) {
+                best = d;
+            }
+        }
+        long top = best.contiguous();
+        if (top > mine.contiguous() && fetchLog(v, best.sender(), mine.contiguous(), top) < top) {
+            return false;
+        }
+        long commit;
+        Group installed;
+        synchronized (viewLock) {
+            if (pendingView != v) {
+                return false;
+            }
+            clearAbove(top);
+            commit = Math.max(status().commit(), Math.min(groupCommit, top));
+            long c = commit;
+            ConsensusManifest.Field ackedField = block.state("acked");
+            changeState(st -> {
+                st.putLong(block.state("lastOp").offset(), top);
+                st.putLong(block.state("contiguous").offset(), top);
+                st.putLong(block.state("commit").offset(), c);
+                st.putLong(block.state("answered").offset(), c);
+                st.putInt(block.state("stopped").offset(), 0);
+                for (int i = 0; i < ackedField.size() / 8; i++) {
+                    VrMessage.DoViewChange d = reports.get(i);
+                    long a = i == me ? top : d == null ? 0 : Math.min(d.contiguous(), top);
+                    st.putLong(ackedField.offset() + 8 * i, a);
+                }
+            });
+            // the old leader answered what it committed; this one answers what commits from now on
+            lastReplied.accumulateAndGet(groupCommit, Math::max);
+            installed = g.withView(v);
+            installedContiguous = top;
+            installedCommit = commit;
+            writeConfig(installed, me, true);
+            group = installed;
+            pendingView = -1;
+            doViewChanges.clear();
+            resetBackoff();
+            viewChangesInstalled.incrementAndGet();
+        }
+        afterInstall(commit);
+        byte[] start = Wire.encode(new VrMessage.StartView(v, me, top, commit));
+        for (Member m : installed.members()) {
+            if (m.index() != me) {
+                send(start, m);
+            }
+        }
+        System.err.println("consensus " + block.name() + ": member " + me + " leads view " + v + " (log 1 .. " + top
+                + ", commit " + commit + ", reports from " + reports.keySet() + ")");
+        for (Consumer<Group> l : viewListeners) {
+            l.accept(installed);
+        }
+        return true;
+    }
+
+    /** Copies entries {@code have + 1 .. top} from member {@code source}'s log into this one; the last op held. */
+    private long fetchLog(int v, int source, long have, long top) {
+        if (top - have > capacity) {
+            return have; // cannot hold them all (a longer log than the ring): give up on this view
+        }
+        long intervalNs = options.retransmitInterval().toNanos();
+        long next = have + 1;
+        logInbox.clear();
+        for (int silent = 0; next <= top && silent < 20 && running && pendingView == v; ) {
+            long to = Math.min(top, next + COPIES_PER_REQUEST - 1);
+            send(Wire.encode(new VrMessage.LogRequest(v, me, next, to)), group.members().get(source));
+            long wanted = to - next + 1;
+            long got = 0;
+            try {
+                for (VrMessage.LogCopy c; got < wanted && (c = logInbox.poll(intervalNs, TimeUnit.NANOSECONDS)) != null; ) {
+                    if (c.sender() == source && c.op() >= next && c.op() <= top) {
+                        writeSlot(c);
+                        got++;
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return next - 1;
+            }
+            long before = next;
+            for (LogEntry e : getNicLog(next, to)) {
+                if (e.op() != next) {
+                    break;
+                }
+                next++;
+            }
+            entriesFetched.addAndGet(next - before);
+            silent = next == before ? silent + 1 : 0;
+        }
+        return next - 1;
+    }
+
+    /** Writes one entry into its log slot (the programs are paused: nothing races with it). */
+    private void writeSlot(VrMessage.LogCopy c) {
+        byte[] v = new byte[log.valueSize()];
+        ByteBuffer b = ByteBuffer.wrap(v).order(ByteOrder.LITTLE_ENDIAN);
+        byte[] req = c.request();
+        ConsensusManifest.Field data = block.slot("data");
+        if (req.length > data.size()) {
+            return;
+        }
+        b.putLong(block.slot("loggedNs").offset(), 0); // 0: the first retransmission round sends it at once
+        b.putLong(block.slot("committedNs").offset(), 0);
+        ByteBuffer.wrap(v, block.slot("clientIp").offset(), 4).order(ByteOrder.BIG_ENDIAN).putInt(c.clientIpv4());
+        ByteBuffer.wrap(v, block.slot("clientPort").offset(), 2).order(ByteOrder.BIG_ENDIAN)
+                .putShort((short) c.clientPort());
+        b.putShort(block.slot("length").offset(), (short) req.length);
+        System.arraycopy(req, 0, v, data.offset(), req.length);
+        b.putLong(block.slot("op").offset(), c.op());
+        log.put(key((int) (c.op() % capacity)), v);
+    }
+
+    /** Empties every log slot holding an op above {@code limit} (entries a new view discards). */
+    private void clearAbove(long limit) {
+        int opOff = block.slot("op").offset();
+        byte[] after = null;
+        for (long seen = 0; seen < capacity; ) {
+            List<BpfMap.Entry> batch = log.lookupBatch(after, (int) Math.min(BATCH, capacity - seen));
+            if (batch.isEmpty()) {
+                return;
+            }
+            for (BpfMap.Entry e : batch) {
+                byte[] v = e.value();
+                ByteBuffer b = ByteBuffer.wrap(v).order(ByteOrder.LITTLE_ENDIAN);
+                if (b.getLong(opOff) > limit) {
+                    b.putLong(opOff, 0);
+                    log.put(e.key(), v);
+                }
+            }
+            seen += batch.size();
+            after = batch.getLast().key();
+        }
+    }
+
+    /**
+     * A member receiving START_VIEW(v, leaderContiguous, commit) from the new leader: discards what it holds above
+     * the leader's log (and above its own contiguous prefix: the leader re-sends those), takes the commit number,
+     * installs view {@code v} as a replica and resumes. What it lacks arrives by retransmission.
+     */
+    private void installAsReplica(int v, long leaderContiguous, long groupCommit) {
+        long commit;
+        Group installed;
+        synchronized (viewLock) {
+            Group g = group;
+            if (v <= g.view()) {
+                return;
+            }
+            if (pendingView < 0) {
+                writeConfig(g, me, false); // a member that had not noticed: stop first
+                LockSupport.parkNanos(1_000_000L); // a PREPARE already inside XDP finishes
+            }
+            Status s = status();
+            long keep = Math.min(heldContiguous(s), leaderContiguous);
+            clearAbove(keep);
+            commit = Math.max(Math.min(s.commit(), keep), Math.min(groupCommit, keep));
+            long c = commit;
+            ConsensusManifest.Field ackedField = block.state("acked");
+            changeState(st -> {
+                st.putLong(block.state("lastOp").offset(), keep);
+                st.putLong(block.state("contiguous").offset(), keep);
+                st.putLong(block.state("commit").offset(), c);
+                st.putLong(block.state("answered").offset(), c);
+                st.putInt(block.state("stopped").offset(), 0);
+                for (int i = 0; i < ackedField.size(); i++) {
+                    st.put(ackedField.offset() + i, (byte) 0);
+                }
+            });
+            installed = g.withView(v);
+            writeConfig(installed, me, true);
+            group = installed;
+            pendingView = -1;
+            doViewChanges.clear();
+            resetBackoff();
+            heardCount = -1; // the new leader's silence clock starts now
+            viewChangesInstalled.incrementAndGet();
+        }
+        afterInstall(commit);
+        for (Consumer<Group> l : viewListeners) {
+            l.accept(installed);
+        }
+    }
+
+    private void afterInstall(long commit) {
+        target.accumulateAndGet(commit, Math::max);
+        Thread d = deliverer;
+        if (d != null) {
+            LockSupport.unpark(d);
         }
     }
 
@@ -879,7 +1373,7 @@ public final class ConsensusDataPlane implements AutoCloseable {
     /** Executes {@code done + 1 ..} up to {@code upTo} from the log in op order; returns the last op executed. */
     private long executeFromLog(RecoverableService svc, long done, long upTo, boolean leader) {
         while (done < upTo) {
-            long to = Math.min(upTo, done + BATCH);
+            long to = Math.min(upTo, done + Math.min(BATCH, capacity));
             List<LogEntry> entries = getNicLog(done + 1, to);
             long before = done;
             for (LogEntry e : entries) {
@@ -1050,6 +1544,9 @@ public final class ConsensusDataPlane implements AutoCloseable {
     private void onStateMessage(byte[] datagram) {
         Optional<VrMessage> m = Wire.decode(datagram);
         Group g = group;
+        if (m.isPresent() && m.get().sender() < g.size() && m.get().sender() != me && onViewMessage(m.get())) {
+            return; // view change: checked against the views involved, not the current one
+        }
         if (m.isEmpty() || m.get().view() != g.view() || m.get().sender() >= g.size() || m.get().sender() == me) {
             badStateMessages.incrementAndGet(); // not a message of this group and view
             return;
@@ -1253,6 +1750,19 @@ public final class ConsensusDataPlane implements AutoCloseable {
     /** The log map, for tools that fill or inspect it directly (the read-back benchmark). */
     BpfMap logMap() {
         return log;
+    }
+
+    /**
+     * Sets {@code last_op}, {@code commit}, {@code contiguous} and {@code answered} directly, for tools that fill the
+     * log map themselves (the recovery benchmark); never while the programs are attached and running.
+     */
+    void forceNumbers(long lastOp, long commit) {
+        changeState(v -> {
+            v.putLong(block.state("lastOp").offset(), lastOp);
+            v.putLong(block.state("commit").offset(), commit);
+            v.putLong(block.state("contiguous").offset(), lastOp);
+            v.putLong(block.state("answered").offset(), commit);
+        });
     }
 
     /** The ring buffer map, for a consumer of its own (only before {@link #start}). */

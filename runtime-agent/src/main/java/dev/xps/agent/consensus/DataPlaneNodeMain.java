@@ -41,8 +41,12 @@ import java.util.stream.Stream;
  * xps consensus-node ARTIFACT_DIR --members IP,IP,IP --macs MAC,MAC,MAC --index I --interface IF
  *                    [--block NAME] [--view V] [--log-capacity N] [--xdp-mode native|generic|auto]
  *                    [--retransmit-ms 10] [--failure-floor-ms 50] [--stats-every-ms 0]
- *                    [--on-failure stop|resume]
+ *                    [--on-failure stop|resume] [--leader-timeout-ms 0]
  * </pre>
+ *
+ * With {@code --leader-timeout-ms T} (T &gt; 0) the member takes part in the host-side view change
+ * (docs/consensus.md, "View change on the data plane"): a replica that hears nothing from its leader for T ms starts
+ * one; the new view is printed ({@code consensus-node: view V, leader L}).
  *
  * A host failure the leader's data plane detects is printed ({@code consensus-node: host failure N: op ...});
  * with {@code --on-failure stop} (the default) ordering stays stopped, with {@code resume} the flag is cleared at
@@ -60,7 +64,7 @@ public final class DataPlaneNodeMain {
             usage: xps consensus-node ARTIFACT_DIR --members IP,IP,IP --macs MAC,MAC,MAC --index I --interface IF
                                       [--block NAME] [--view V] [--log-capacity N] [--xdp-mode native|generic|auto]
                                       [--retransmit-ms 10] [--failure-floor-ms 50] [--stats-every-ms 0]
-                                      [--on-failure stop|resume]
+                                      [--on-failure stop|resume] [--leader-timeout-ms 0]
               runs member I of a consensus group on the eBPF data plane of ARTIFACT_DIR (xpsc --target ebpf -o DIR)
               attached to interface IF of the current network namespace, with the replicated timestamp service,
               until killed (SIGTERM detaches and unloads)
@@ -76,7 +80,7 @@ public final class DataPlaneNodeMain {
     /** The parsed command line. */
     record Args(Path manifest, String block, List<Inet4Address> members, List<byte[]> macs, int index,
                 String iface, int view, long logCapacity, XdpMode xdpMode, Duration retransmit,
-                Duration failureFloor, long statsEveryMs, boolean resumeAfterFailure) {
+                Duration failureFloor, long statsEveryMs, boolean resumeAfterFailure, Duration leaderTimeout) {
         Group group(int port) {
             List<Member> ms = new ArrayList<>();
             for (int i = 0; i < members.size(); i++) {
@@ -131,6 +135,7 @@ public final class DataPlaneNodeMain {
         long floorMs = 50;
         long statsEveryMs = 0;
         boolean resume = false;
+        long leaderTimeoutMs = 0;
         while (!args.isEmpty()) {
             String o = args.removeFirst();
             if (o.equals("--help") || o.equals("-h")) {
@@ -164,6 +169,7 @@ public final class DataPlaneNodeMain {
                 case "--retransmit-ms" -> retransmitMs = number(o, v, 1, 60_000);
                 case "--failure-floor-ms" -> floorMs = number(o, v, 0, 3_600_000);
                 case "--stats-every-ms" -> statsEveryMs = number(o, v, 0, 3_600_000);
+                case "--leader-timeout-ms" -> leaderTimeoutMs = number(o, v, 0, 3_600_000);
                 case "--on-failure" -> resume = switch (v) {
                     case "stop" -> false;
                     case "resume" -> true;
@@ -205,7 +211,8 @@ public final class DataPlaneNodeMain {
             throw new Usage("--index must be 0.." + (ips.size() - 1) + ", got " + index);
         }
         return new Args(artifact, block, ips, macList, index, iface, view, logCapacity, mode,
-                Duration.ofMillis(retransmitMs), Duration.ofMillis(floorMs), statsEveryMs, resume);
+                Duration.ofMillis(retransmitMs), Duration.ofMillis(floorMs), statsEveryMs, resume,
+                Duration.ofMillis(leaderTimeoutMs));
     }
 
     private static int integer(String o, String v, int min, int max) {
@@ -285,7 +292,8 @@ public final class DataPlaneNodeMain {
         Path manifest = manifest(a.manifest());
         int ifindex = Preflight.ifindex(a.iface());
         ConsensusDataPlane.Options options = ConsensusDataPlane.Options.defaults().withLogSlots(a.logCapacity())
-                .withXdpMode(a.xdpMode()).withRetransmitInterval(a.retransmit()).withFailureFloor(a.failureFloor());
+                .withXdpMode(a.xdpMode()).withRetransmitInterval(a.retransmit()).withFailureFloor(a.failureFloor())
+                .withLeaderTimeout(a.leaderTimeout());
         ConsensusDataPlane dp = ConsensusDataPlane.load(manifest, a.block(), options);
         DatagramChannel replies = null;
         DatagramChannel replication = null;
@@ -307,6 +315,11 @@ public final class DataPlaneNodeMain {
                                 + " (threshold %d x rtt %.3f ms, floor %d ms)%s%n", k, f.op(), f.ageNanos() / 1e6,
                         f.limitNanos() / 1e6, dp.block().failureThreshold(), f.rttNanos() / 1e6,
                         a.failureFloor().toMillis(), a.resumeAfterFailure() ? "; resumed" : "; ordering stopped");
+                out.flush();
+            });
+            dp.onViewChange(g -> {
+                out.printf(Locale.ROOT, "consensus-node: view %d, leader %d%s%n", g.view(), g.leader(),
+                        g.leader() == a.index() ? " (me)" : "");
                 out.flush();
             });
             dp.attach(ifindex);

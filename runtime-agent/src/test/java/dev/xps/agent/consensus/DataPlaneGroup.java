@@ -47,6 +47,10 @@ final class DataPlaneGroup implements AutoCloseable {
     final List<ConsensusDataPlane> planes = new ArrayList<>();
     final List<ConsensusEndToEndTest.Timestamps> services = new ArrayList<>();
     private final List<AutoCloseable> owned = new ArrayList<>();
+    /** Each member's two sockets (closed by {@link #kill}). */
+    private final List<List<AutoCloseable>> memberSockets = new ArrayList<>();
+    /** Members {@link #kill killed}: left out of the checks. */
+    final Set<Integer> dead = ConcurrentHashMap.newKeySet();
 
     DataPlaneGroup(int n, ConsensusDataPlane.Options options) throws IOException {
         this(n, options, i -> new ConsensusEndToEndTest.Timestamps());
@@ -75,6 +79,7 @@ final class DataPlaneGroup implements AutoCloseable {
                 DatagramChannel forRetransmission = sockets.open(new InetSocketAddress(net.ip(i),
                         group.replicationPort()));
                 owned.add(forRetransmission);
+                memberSockets.add(List.of(onPortP, forRetransmission));
                 ConsensusEndToEndTest.Timestamps service = serviceOf.apply(i);
                 services.add(service);
                 plane.start(service, onPortP, forRetransmission);
@@ -111,8 +116,53 @@ final class DataPlaneGroup implements AutoCloseable {
         return bind -> NetNs.call(ns, () -> ChannelFactory.standard().open(bind));
     }
 
+    /** The leader of the view the live members are in (the first live member's view). */
     ConsensusDataPlane leader() {
-        return planes.get(group.leader());
+        for (int i = 0; i < planes.size(); i++) {
+            if (!dead.contains(i)) {
+                return planes.get(planes.get(i).group().leader());
+            }
+        }
+        throw new IllegalStateException("every member is dead");
+    }
+
+    /**
+     * Kills member {@code i} as a crashed host would be: its data plane is closed (programs detached, agent threads
+     * stopped), its sockets closed and its link set down (nothing it was sent arrives; its neighbours' ARP entries
+     * for it fail).
+     */
+    void kill(int i) {
+        dead.add(i);
+        planes.get(i).close();
+        for (AutoCloseable c : memberSockets.get(i)) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                // closing
+            }
+        }
+        dev.xps.agent.testsupport.Sh.check("ip", "-n", net.memberNs.get(i), "link", "set", net.memberIf(i), "down");
+    }
+
+    /**
+     * {@code count} clients that know every member: they start with member 0 and move to the next member after
+     * {@code attemptsPerServer} timeouts in a row (the baseline's client), so they find a new leader after a view
+     * change.
+     */
+    List<VrClient> clientsOfAll(int count, Duration timeout, int attemptsPerServer, int maxAttempts)
+            throws IOException {
+        List<InetSocketAddress> all = new ArrayList<>();
+        for (int i = 0; i < planes.size(); i++) {
+            all.add(new InetSocketAddress(net.ip(i), group.port()));
+        }
+        List<VrClient> out = new ArrayList<>();
+        for (int c = 0; c < count; c++) {
+            VrClient client = new VrClient(channels(net.clientNs), new InetSocketAddress(net.clientIp(), 0), all,
+                    timeout, attemptsPerServer, maxAttempts);
+            owned.add(client);
+            out.add(client);
+        }
+        return out;
     }
 
     /**
@@ -181,6 +231,9 @@ final class DataPlaneGroup implements AutoCloseable {
                 return false;
             }
             for (int i = 0; i < planes.size(); i++) {
+                if (dead.contains(i)) {
+                    continue;
+                }
                 ConsensusDataPlane p = planes.get(i);
                 if (p.applied() != l.lastOp() || (p != leader() && (p.status().contiguous() != l.lastOp()
                         || l.acked()[i] != l.lastOp()))) {
@@ -201,6 +254,9 @@ final class DataPlaneGroup implements AutoCloseable {
         List<LogEntry> reference = leader().getNicLog(1, last);
         assertEquals(last, reference.size(), "the leader's log holds 1 .. " + last);
         for (int i = 0; i < planes.size(); i++) {
+            if (dead.contains(i)) {
+                continue;
+            }
             List<LogEntry> mine = planes.get(i).getNicLog(1, last);
             assertEquals(last, mine.size(), "member " + i + "'s log holds 1 .. " + last);
             for (int k = 0; k < mine.size(); k++) {
@@ -253,7 +309,12 @@ final class DataPlaneGroup implements AutoCloseable {
     String describe() {
         StringBuilder s = new StringBuilder();
         for (int i = 0; i < planes.size(); i++) {
-            s.append("\n  member ").append(i).append(": applied ").append(planes.get(i).applied()).append(' ')
+            if (dead.contains(i)) {
+                s.append("\n  member ").append(i).append(": dead");
+                continue;
+            }
+            s.append("\n  member ").append(i).append(": view ").append(planes.get(i).group().view())
+                    .append(" pending ").append(planes.get(i).pendingView()).append(", applied ").append(planes.get(i).applied()).append(' ')
                     .append(planes.get(i).status()).append(' ').append(planes.get(i).counters());
         }
         return s.append("\n  leader retransmitted ").append(leader().retransmitted()).toString();
@@ -267,8 +328,10 @@ final class DataPlaneGroup implements AutoCloseable {
                 h.countDown(); // a hung service returns (its result is dropped)
             }
         }
-        for (ConsensusDataPlane p : planes) {
-            p.close(); // stops delivery first: nothing sends on the sockets closed next
+        for (int i = 0; i < planes.size(); i++) {
+            if (!dead.contains(i)) {
+                planes.get(i).close(); // stops delivery first: nothing sends on the sockets closed next
+            }
         }
         for (AutoCloseable c : owned) {
             try {

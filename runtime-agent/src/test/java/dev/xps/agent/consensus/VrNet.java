@@ -93,6 +93,11 @@ final class VrNet implements AutoCloseable {
         return ifname("m" + i);
     }
 
+    /** Cuts member {@code i} off the bridge (down) or reconnects it (up): its switch-side veth end. */
+    void setMemberLink(int i, boolean up) {
+        Sh.check("ip", "-n", switchNs, "link", "set", peer("m" + i), up ? "up" : "down");
+    }
+
     private String peer(String tag) {
         return ifname(tag) + "p";
     }
