@@ -50,8 +50,9 @@ public final class Cli {
               consensus-node ARTIFACT_DIR --members IP,.. --macs MAC,.. --index I --interface IF [...]
                                             run member I of a consensus group on the block's data plane, with the
                                             replicated timestamp service, until killed (consensus-node --help)
-              consensus-readback ARTIFACT_DIR [--entries N] [--reps R]
-                                            time reading N log entries back with getNicLog (benchmark)
+              consensus-readback ARTIFACT_DIR [--entries N] [--reps R] [--recover]
+                                            time reading N log entries back with getNicLog, or with --recover a whole
+                                            recoverService of them into the timestamp service (benchmark)
             exit codes: 0 ok, 1 failure, 2 usage
             """;
 

@@ -28,12 +28,22 @@ import java.util.Locale;
  *
  * Prints one line per repetition ({@code readback rep R: N entries in X ms}) and the median
  * ({@code readback median: X ms for N entries (min .., max ..)}). Exit codes: 1 failure, 2 usage.
+ *
+ * <p>With {@code --recover} it times a whole host-service recovery instead: the same filled log, the plane started
+ * as the only member of a one-member group (nothing attached: the programs do not run; commit = last op = N), and
+ * {@link ConsensusDataPlane#recoverService} of a fresh {@code TimestampService} from checkpoint 0, {@code --reps}
+ * times: it stops ordering, finds the oldest entry the log holds ({@code lowestHeld}, a read of the log from the top
+ * down), reads {@code 1 .. N} back in op order and executes each entry in the service, in op order, and resumes.
+ * Each run is checked: N entries from the log, none by state transfer, the service's last timestamp N and no entry
+ * out of order. Lines: {@code recover rep R: N entries in X ms}, {@code recover median: ...}.
  */
 public final class LogReadbackMain {
     static final String USAGE = """
-            usage: xps consensus-readback ARTIFACT_DIR [--entries 1000000] [--reps 7] [--block NAME]
+            usage: xps consensus-readback ARTIFACT_DIR [--entries 1000000] [--reps 7] [--block NAME] [--recover]
               fills the consensus log map of ARTIFACT_DIR (xpsc --target ebpf -o DIR) with entries 1..N and times
               reading them back with getNicLog(1, N); prints each repetition and the median in ms
+              --recover: times recoverService instead (read back + execute 1..N in op order into a fresh
+                         timestamp service)
             """;
 
     private LogReadbackMain() {}
@@ -48,12 +58,17 @@ public final class LogReadbackMain {
         long entries = 1_000_000;
         int reps = 7;
         String block = null;
+        boolean recover = false;
         try {
             while (!args.isEmpty()) {
                 String o = args.removeFirst();
                 if (o.equals("--help") || o.equals("-h")) {
                     out.print(USAGE);
                     return 0;
+                }
+                if (o.equals("--recover")) {
+                    recover = true;
+                    continue;
                 }
                 if (!o.startsWith("--")) {
                     if (artifact != null) {
@@ -82,7 +97,8 @@ public final class LogReadbackMain {
             return 2;
         }
         try {
-            return measure(DataPlaneNodeMain.manifest(artifact), block, entries, reps, out);
+            return recover ? measureRecovery(DataPlaneNodeMain.manifest(artifact), block, entries, reps, out)
+                    : measure(DataPlaneNodeMain.manifest(artifact), block, entries, reps, out);
         } catch (IllegalArgumentException | IllegalStateException | PreflightException | BpfException
                  | UncheckedIOException | IOException e) {
             err.println("xps: consensus-readback: " + e.getMessage());
@@ -131,6 +147,49 @@ public final class LogReadbackMain {
             Arrays.sort(sorted);
             double median = reps % 2 == 1 ? sorted[reps / 2] : (sorted[reps / 2 - 1] + sorted[reps / 2]) / 2;
             out.printf(Locale.ROOT, "readback median: %.1f ms for %d entries (min %.1f, max %.1f, %d reps)%n",
+                    median, n, sorted[0], sorted[reps - 1], reps);
+            return 0;
+        }
+    }
+
+    private static int measureRecovery(Path manifest, String blockName, long n, int reps, PrintStream out)
+            throws IOException {
+        try (ConsensusDataPlane dp = ConsensusDataPlane.load(manifest, blockName,
+                ConsensusDataPlane.Options.defaults());
+             java.nio.channels.DatagramChannel unbound = java.nio.channels.DatagramChannel.open()) {
+            if (n > dp.capacity()) {
+                throw new IllegalArgumentException("the log holds " + dp.capacity() + " entries; asked for " + n);
+            }
+            long t0 = System.nanoTime();
+            fill(dp, n);
+            out.printf(Locale.ROOT, "recover: block '%s', %d log slots of %d bytes; filled ops 1..%d by"
+                            + " bpf_map_update_batch in %.1f ms%n", dp.block().name(), dp.capacity(),
+                    dp.block().slotSize(), n, (System.nanoTime() - t0) / 1e6);
+            dev.xps.consensus.Member self = new dev.xps.consensus.Member(0,
+                    (java.net.Inet4Address) java.net.InetAddress.getByName("127.0.0.1"), new byte[6]);
+            dp.updateReplica(new dev.xps.consensus.Group(0, List.of(self), dp.block().port()), 0);
+            dp.forceNumbers(n, n); // everything committed (and, for the detector, answered)
+            dp.setApplied(n); // the running service starts idle
+            dp.start(new dev.xps.consensus.service.TimestampService(), null, unbound);
+            double[] ms = new double[reps];
+            for (int r = 0; r < reps; r++) {
+                var fresh = new dev.xps.consensus.service.TimestampService();
+                long s = System.nanoTime();
+                dev.xps.consensus.RecoveryReport report = dp.recoverService(fresh, 0, java.time.Duration.ofMinutes(5));
+                ms[r] = (System.nanoTime() - s) / 1e6;
+                if (report.fromLocalLog() != n || report.fromStateTransfer() != 0 || report.appliedOp() != n
+                        || fresh.last() != n || fresh.executed() != n || fresh.outOfOrder() != 0) {
+                    throw new IllegalStateException("recovery did not execute 1.." + n + " in order from the log: "
+                            + report + ", service last " + fresh.last() + ", out of order " + fresh.outOfOrder());
+                }
+                out.printf(Locale.ROOT, "recover rep %d: %d entries in %.1f ms (%.2f M entries/s)%n", r + 1, n, ms[r],
+                        n / ms[r] / 1e3);
+                out.flush();
+            }
+            double[] sorted = ms.clone();
+            Arrays.sort(sorted);
+            double median = reps % 2 == 1 ? sorted[reps / 2] : (sorted[reps / 2 - 1] + sorted[reps / 2]) / 2;
+            out.printf(Locale.ROOT, "recover median: %.1f ms for %d entries (min %.1f, max %.1f, %d reps)%n",
                     median, n, sorted[0], sorted[reps - 1], reps);
             return 0;
         }
