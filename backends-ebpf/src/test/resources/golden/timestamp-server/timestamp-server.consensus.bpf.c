@@ -264,6 +264,9 @@ int vr_timestamps_ingress(struct __sk_buff *skb)
 	if (!cfg || !st || !cfg->configured || cfg->me != cfg->leader || cfg->me >= VR_TIMESTAMPS_REPLICAS
 	    || cfg->capacity == 0)
 		return TC_ACT_OK;	/* not the leader: the request is the host's business */
+	__u32 self = xc_opaque(cfg->me);
+	if (self >= VR_TIMESTAMPS_REPLICAS || f.ip.daddr != cfg->members[self].ip)
+		return TC_ACT_OK;	/* addressed to another host (a bridge floods unknown MACs): not ours to order */
 	__u32 udp_len = bpf_ntohs(f.udp.len);
 	if (udp_len < sizeof(struct udphdr) || udp_len + sizeof(struct iphdr) > bpf_ntohs(f.ip.tot_len))
 		return TC_ACT_OK;

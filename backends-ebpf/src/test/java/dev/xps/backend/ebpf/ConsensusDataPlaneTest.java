@@ -301,6 +301,20 @@ class ConsensusDataPlaneTest {
     }
 
     @Test
+    void theLeaderOrdersOnlyRequestsAddressedToItself() throws Exception {
+        configure(0);
+        byte[] request = {1, 0, 0, 0, 7};
+        // a bridge floods a frame for a MAC it has not learnt (or whose port went down) to every member
+        byte[] toOther = frame(MAC1, LEADER_MAC, CLIENT_IP, IP1, CLIENT_PORT, PORT, request);
+        assertEquals(TC_ACT_OK, Bpftool.testRun(pins.program("vr_timestamps_ingress"), toOther, dir).retval(),
+                "another member's request goes to the stack");
+        assertEquals(0, state().getLong(0), "and is not numbered");
+        byte[] toMe = frame(MAC1, LEADER_MAC, CLIENT_IP, LEADER_IP, CLIENT_PORT, PORT, request);
+        assertEquals(TC_ACT_SHOT, Bpftool.testRun(pins.program("vr_timestamps_ingress"), toMe, dir).retval());
+        assertEquals(1, state().getLong(0), "its own is");
+    }
+
+    @Test
     void neitherRoleOverwritesAnEntryThatIsNotCommitted() throws Exception {
         configure(1);
         long beyond = counter("beyond_log");
