@@ -675,21 +675,44 @@ static __always_inline int xps_room(struct xps_scratch *s, __u32 n)
 	return 1;
 }
 
-/* A bytes value (len <= cap), with one bpf_dynptr_write. */
-static __always_inline void xps_out_bytes(struct xps_scratch *s, const __u8 *src, __u32 len, __u32 cap)
+/* len bytes of src (len <= XPS_RESPONSE), with one bpf_dynptr_write; xps_room already said yes. */
+static __always_inline void xps_out_mem(struct xps_scratch *s, const __u8 *src, __u32 len)
 {
 	struct bpf_dynptr out;
 
-	if (len > cap)
-		len = cap;
-	if (!xps_room(s, len))
-		return;
 	if (bpf_dynptr_from_mem(s->resp, XPS_RESPONSE, 0, &out)
 	    || bpf_dynptr_write(&out, s->resp_len, (void *)src, len, 0)) {
 		s->overflow = 1;
 		return;
 	}
 	s->resp_len += len;
+}
+
+/* Bytes values up to this long are appended a word per step rather than by bpf_dynptr_write: two
+ * helper calls cost more than eight word copies (bench/README.md, "kernel-ns"). */
+#define XPS_OUT_WORDS 64
+
+/* A bytes value (len <= cap): short ones a word at a time, longer ones with one bpf_dynptr_write.
+ * The word copy may write up to 7 bytes past the value's end: they are beyond resp_len (so not part
+ * of the response, and overwritten by what comes next) and inside resp's 8 bytes of slack. */
+static __always_inline void xps_out_bytes(struct xps_scratch *s, const __u8 *src, __u32 len, __u32 cap)
+{
+	if (len > cap)
+		len = cap;
+	if (!xps_room(s, len))
+		return;
+	if (cap % 8 == 0 && len <= XPS_OUT_WORDS) {
+		__u32 pos = s->resp_len;
+
+		/* src holds cap bytes, a multiple of 8, so every word read below is inside it; pos + len
+		 * <= XPS_RESPONSE (xps_room), so pos + k never wraps under the mask */
+		for (__u32 k = 0; k < XPS_OUT_WORDS && k < cap; k += 8)
+			if (k < len)
+				*(__u64 *)&s->resp[(pos + k) & XPS_RMASK] = *(const __u64 *)(src + k);
+		s->resp_len = pos + len;
+		return;
+	}
+	xps_out_mem(s, src, len);
 }
 
 /* A literal: len is a constant. */
@@ -719,10 +742,31 @@ static __always_inline void xps_decimal9(__u8 *buf, __u32 at, __u32 part, __u32 
 	}
 }
 
-/* decimal(v): unsigned, no padding. All 27 positions are written (from the end, into a stack
- * buffer) from three parts of at most 9 digits — two divisions instead of twenty; the
- * significant digits are then appended. */
-static __always_inline void xps_out_decimal(struct xps_scratch *s, __u64 v)
+/* decimal(x) of a value below 2^32 (every length is): the digit count by comparisons, then each
+ * digit straight into the response, from the right, by multiplying by the inverse of 10 (exact for
+ * every 32-bit value) — no division, no stack buffer, no helper call. */
+static __always_inline void xps_out_decimal32(struct xps_scratch *s, __u32 x)
+{
+	__u32 n = 1 + (x >= 10) + (x >= 100) + (x >= 1000) + (x >= 10000) + (x >= 100000) + (x >= 1000000)
+		  + (x >= 10000000) + (x >= 100000000) + (x >= 1000000000);
+	__u32 pos = s->resp_len;
+
+	if (!xps_room(s, n))
+		return;
+	for (__u32 k = 0; k < 10; k++) {
+		__u32 q = (__u32)(((__u64)x * 0xCCCCCCCDULL) >> 35);
+
+		if (k < n)
+			s->resp[(pos + n - 1 - k) & XPS_RMASK] = '0' + (x - q * 10);
+		x = q;
+	}
+	s->resp_len = pos + n;
+}
+
+/* decimal(v) of any u64: all 27 positions are written (from the end, into a stack buffer) from
+ * three parts of at most 9 digits — two divisions instead of twenty; the significant digits are
+ * then appended. */
+static __always_inline void xps_out_decimal64(struct xps_scratch *s, __u64 v)
 {
 	__u8 buf[56] = {};	/* 27 positions, and room for the verifier to see any 27 bytes from 0..26 */
 	__u32 digits = 1;
@@ -735,7 +779,17 @@ static __always_inline void xps_out_decimal(struct xps_scratch *s, __u64 v)
 		digits = 20;
 	if (digits < 1)
 		digits = 1;
-	xps_out_bytes(s, &buf[27 - digits], digits, digits);
+	if (xps_room(s, digits))
+		xps_out_mem(s, &buf[27 - digits], digits);
+}
+
+/* decimal(v): unsigned, no padding. */
+static __always_inline void xps_out_decimal(struct xps_scratch *s, __u64 v)
+{
+	if (v <= 0xffffffffULL)
+		xps_out_decimal32(s, (__u32)v);
+	else
+		xps_out_decimal64(s, v);
 }
 
 /* u8(v) / u16be(v) / u32le(v) / ...: the low width bytes in that order. */
@@ -1024,33 +1078,41 @@ struct xps_reply_hdr {
 	struct udphdr udp;
 } __attribute__((packed));
 
-/* The UDP checksum's pseudo-header with the UDP header (20 bytes). */
-struct xps_udp_pseudo {
-	__be32 saddr;
-	__be32 daddr;
-	__u8 zero;
-	__u8 protocol;
-	__be16 len;
-	struct udphdr udp;
-};
+/* The ones'-complement sum of n 16-bit words at p (n a constant), in the words' own byte order: the
+ * checksum comes out in network order when the words are (RFC 1071's byte-order independence). */
+static __always_inline __u32 xps_csum_words(const void *p, __u32 n)
+{
+	const __u16 *w = p;
+	__u32 sum = 0;
+
+	for (__u32 i = 0; i < n; i++)
+		sum += w[i];
+	return sum;
+}
 
 #define XPS_REPLY_UNCHANGED (-1)	/* no room to resize: the request is intact */
 #define XPS_REPLY_BROKEN (-2)		/* resized but not rewritten (not expected to happen) */
 
 /* Turns the request in ctx into the reply: the response from s->resp, addresses and ports
- * swapped, both checksums computed. Returns 0 or XPS_REPLY_*. */
+ * swapped, both checksums computed. Returns 0 or XPS_REPLY_*.
+ * The headers' checksums are summed here (a few additions); only the response goes through
+ * bpf_csum_diff. The headers are written into the packet directly, the response with
+ * bpf_xdp_store_bytes (its length is not a constant). */
 static __always_inline int xps_xdp_reply(struct xdp_md *ctx, const struct xps_udp_flow *f, struct xps_scratch *s)
 {
-	struct xps_reply_hdr h = {};
-	struct xps_udp_pseudo p = {};
-	struct iphdr ip;
+	union {
+		struct xps_reply_hdr h;
+		__u16 w[22];
+	} u = {};
+	struct xps_reply_hdr *h = &u.h;
+	void *data, *data_end;
 	__u32 len = s->resp_len;
 	__u32 want, have;
-	__s64 sum;
+	__u64 sum;
 
 	if (len > XPS_RESPONSE)
 		return XPS_REPLY_UNCHANGED;
-	want = sizeof(h) + len;
+	want = sizeof(*h) + len;
 	have = bpf_xdp_get_buff_len(ctx);
 	if (want > have) {
 		/* grow at the tail, or at the head when the tail has no room */
@@ -1061,31 +1123,27 @@ static __always_inline int xps_xdp_reply(struct xdp_md *ctx, const struct xps_ud
 			return XPS_REPLY_UNCHANGED;
 	}
 
-	__builtin_memcpy(h.eth.h_dest, f->src_mac, ETH_ALEN);
-	__builtin_memcpy(h.eth.h_source, f->dst_mac, ETH_ALEN);
-	h.eth.h_proto = bpf_htons(ETH_P_IP);
-	h.ip.version = 4;
-	h.ip.ihl = 5;
-	h.ip.tos = f->tos;
-	h.ip.tot_len = bpf_htons(sizeof(h.ip) + sizeof(h.udp) + len);
-	h.ip.ttl = 64;
-	h.ip.protocol = IPPROTO_UDP;
-	h.ip.saddr = f->daddr;
-	h.ip.daddr = f->saddr;
-	ip = h.ip;
-	h.ip.check = xps_csum_fold(bpf_csum_diff(NULL, 0, (__be32 *)&ip, sizeof(ip), 0));
-	h.udp.source = f->dport;
-	h.udp.dest = f->sport;
-	h.udp.len = bpf_htons(sizeof(h.udp) + len);
+	__builtin_memcpy(h->eth.h_dest, f->src_mac, ETH_ALEN);
+	__builtin_memcpy(h->eth.h_source, f->dst_mac, ETH_ALEN);
+	h->eth.h_proto = bpf_htons(ETH_P_IP);
+	h->ip.version = 4;
+	h->ip.ihl = 5;
+	h->ip.tos = f->tos;
+	h->ip.tot_len = bpf_htons(sizeof(h->ip) + sizeof(h->udp) + len);
+	h->ip.ttl = 64;
+	h->ip.protocol = IPPROTO_UDP;
+	h->ip.saddr = f->daddr;
+	h->ip.daddr = f->saddr;
+	/* the IPv4 header is words 7..16 of the 42 bytes (check is still 0) */
+	h->ip.check = xps_csum_fold(xps_csum_words(&u.w[7], 10));
+	h->udp.source = f->dport;
+	h->udp.dest = f->sport;
+	h->udp.len = bpf_htons(sizeof(h->udp) + len);
 
-	/* UDP checksum: pseudo-header, header, then the response in 512-byte pieces (what
-	 * bpf_csum_diff takes), the last one zero-padded to a multiple of 4 */
-	p.saddr = h.ip.saddr;
-	p.daddr = h.ip.daddr;
-	p.protocol = IPPROTO_UDP;
-	p.len = h.udp.len;
-	p.udp = h.udp;
-	sum = bpf_csum_diff(NULL, 0, (__be32 *)&p, sizeof(p), 0);
+	/* UDP checksum: the pseudo-header (addresses, protocol, UDP length) and the UDP header (words
+	 * 17..20), then the response in 512-byte pieces (what bpf_csum_diff takes), the last one
+	 * zero-padded to a multiple of 4 */
+	sum = xps_csum_words(&u.w[13], 4) + bpf_htons(IPPROTO_UDP) + h->udp.len + xps_csum_words(&u.w[17], 4);
 	for (__u32 i = 0; i < 4; i++)
 		s->resp[(len + i) & XPS_RMASK] = 0;
 	for (__u32 off = 0; off < XPS_RESPONSE; off += 512) {
@@ -1096,15 +1154,23 @@ static __always_inline int xps_xdp_reply(struct xdp_md *ctx, const struct xps_ud
 		piece = len - off < 512 ? (len - off + 3) & ~3u : 512;
 		if (piece > 512)
 			piece = 512;
-		sum = bpf_csum_diff(NULL, 0, (__be32 *)&s->resp[off], piece, sum);
+		sum = bpf_csum_diff(NULL, 0, (__be32 *)&s->resp[off], piece, (__wsum)sum);	/* sum < 2^32 */
 	}
-	h.udp.check = xps_csum_fold(sum);
-	if (h.udp.check == 0)
-		h.udp.check = 0xffff;
+	h->udp.check = xps_csum_fold(sum);
+	if (h->udp.check == 0)
+		h->udp.check = 0xffff;
 
-	if (bpf_xdp_store_bytes(ctx, 0, &h, sizeof(h)))
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (data + sizeof(*h) <= data_end) {
+		__u16 *to = data;
+
+		for (__u32 i = 0; i < 21; i++)
+			to[i] = u.w[i];
+	} else if (bpf_xdp_store_bytes(ctx, 0, h, sizeof(*h))) {
 		return XPS_REPLY_BROKEN;
-	if (len > 0 && bpf_xdp_store_bytes(ctx, sizeof(h), s->resp, len))
+	}
+	if (len > 0 && bpf_xdp_store_bytes(ctx, sizeof(*h), s->resp, len))
 		return XPS_REPLY_BROKEN;
 	return 0;
 }

@@ -309,6 +309,8 @@ class SemanticsTest {
                 }
                 test "a miss on the second lookup" { m1["ab"] = "q"; send "ab"; expect pass; }
                 """);
+        PROGRAMS.put("reply-sizes", replySizes());
+        PROGRAMS.put("out-bytes", outBytes());
         PROGRAMS.put("tcp-segments", """
                 handler seg on tcp port 2000 {
                   decode { c = u8; } else drop;
@@ -348,6 +350,65 @@ class SemanticsTest {
                   expect w[0x70] == 1;
                 }
                 """);
+    }
+
+    /** n bytes of a repeating pattern with no quotes or backslashes. */
+    private static String pattern(int n) {
+        StringBuilder b = new StringBuilder(n);
+        for (int i = 0; i < n; i++) {
+            b.append((char) ('a' + i % 26));
+        }
+        return b.toString();
+    }
+
+    /**
+     * UDP replies of every length class the reply path treats differently: odd and even (the UDP checksum
+     * pads the last piece), around the 512-byte pieces bpf_csum_diff takes, around 64 bytes (bytes values
+     * up to 64 are appended a word at a time, longer ones with a helper), and an empty datagram. The test
+     * runner checks each reply's IP and UDP checksums (a reply with a wrong or missing UDP checksum fails).
+     */
+    private static String replySizes() {
+        StringBuilder b = new StringBuilder("""
+                handler r on udp port 1013 {
+                  decode { n = u16be; v = bytes(n) max 1100; } else drop;
+                  if n == 0 { encode { v } return tx; }
+                  encode { "<" v ">" }
+                  return tx;
+                }
+                """);
+        for (int n : new int[] {1, 2, 7, 8, 9, 62, 63, 64, 65, 66, 508, 509, 510, 511, 512, 1020, 1021, 1022, 1023, 1100}) {
+            b.append("test \"a reply of ").append(n + 2).append(" bytes\" { send x\"")
+                    .append(String.format("%04x", n)).append("\" \"").append(pattern(n)).append("\"; expect tx \"<")
+                    .append(pattern(n)).append(">\"; }\n");
+        }
+        b.append("test \"an empty datagram\" { send x\"0000\"; expect tx \"\"; }\n");
+        return b.toString();
+    }
+
+    /**
+     * Bytes values from a map appended back to back at every alignment: each word-at-a-time copy writes up
+     * to 7 bytes past its value, which the next item must overwrite.
+     */
+    private static String outBytes() {
+        StringBuilder b = new StringBuilder("""
+                map t : hash<u8, bytes[100]> capacity 8;
+                handler o on udp port 1014 {
+                  decode { k = u8; j = u8; } else drop;
+                  a = lookup t[k] else pass;
+                  c = lookup t[j] else pass;
+                  encode { a c "|" a a decimal(len(a)) c }
+                  return tx;
+                }
+                """);
+        int[][] pairs = {{1, 2}, {3, 5}, {7, 8}, {8, 9}, {63, 1}, {64, 64}, {65, 63}, {64, 100}, {100, 7}};
+        for (int[] p : pairs) {
+            String x = pattern(p[0]).toUpperCase();
+            String y = pattern(p[1]);
+            b.append("test \"values of ").append(p[0]).append(" and ").append(p[1]).append(" bytes\" { t[1] = \"")
+                    .append(x).append("\"; t[2] = \"").append(y).append("\"; send x\"0102\"; expect tx \"")
+                    .append(x).append(y).append("|").append(x).append(x).append(p[0]).append(y).append("\"; }\n");
+        }
+        return b.toString();
     }
 
     @TestFactory
