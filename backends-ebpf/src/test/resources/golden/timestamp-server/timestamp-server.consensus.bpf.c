@@ -421,7 +421,7 @@ static __always_inline int vr_timestamps_ack(struct xdp_md *ctx, const struct vr
 
 /*
  * Replica: holds every entry up to contiguous; applies a commit number the leader sent. Its host is told ("commit
- * is now C") only when the commit crosses a multiple of XC_REPLICA_WAKE (64): an event wakes the host's waiting
+ * is now C") only when the commit crosses a multiple of XC_REPLICA_WAKE (64; a quarter of the log if that is less): an event wakes the host's waiting
  * event thread from inside this program's run, and per PREPARE that wake-up cost several times the rest of the
  * program (bench/README.md, consensus-vr). The host also reads state.commit every retransmit interval, so the
  * entries in between are delivered at most an interval later; a replica answers no client.
@@ -434,7 +434,13 @@ static __always_inline void vr_timestamps_apply_commit(const struct vr_timestamp
 		commit = c;
 	int raised;
 	__u64 old = xc_raise(&st->commit, commit, &raised);
-	if (raised && old / XC_REPLICA_WAKE != commit / XC_REPLICA_WAKE)
+	/* at most a quarter of the log apart: a small log must not lap the host between two wake-ups */
+	__u64 wake = cfg->capacity / 4;
+	if (wake > XC_REPLICA_WAKE)
+		wake = XC_REPLICA_WAKE;
+	if (wake == 0)
+		wake = 1;
+	if (raised && old / wake != commit / wake)
 		vr_timestamps_event(XC_EV_COMMIT, cfg->view, commit);
 }
 

@@ -53,11 +53,13 @@ class ConsensusEndToEndTest {
     static class Timestamps implements ReplicatedService {
         final List<LogEntry> executed = new CopyOnWriteArrayList<>();
         volatile CountDownLatch hang;
+        /** {@link #hang} applies from this op on (0: from the next execution), so a test can place it exactly. */
+        volatile long hangFrom = 0;
 
         @Override
         public byte[] execute(long op, InetSocketAddress client, byte[] request) {
             CountDownLatch h = hang;
-            if (h != null) {
+            if (h != null && op >= hangFrom) {
                 try {
                     h.await(30, TimeUnit.SECONDS); // a host that stopped answering
                 } catch (InterruptedException e) {

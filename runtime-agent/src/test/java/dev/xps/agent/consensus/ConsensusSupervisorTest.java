@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Timeout;
  *   <li>The leader's service hangs under load: the data plane reports the host failure, the supervisor restarts the
  *       service from its last periodic checkpoint (entries after it from the data-plane log) and ordering resumes.
  *   <li>A replica's service hangs while the group goes on (leader + the other replica are a majority) until the
- *       replica's 64-slot log has lapped the entry it hangs in: its supervisor sees delivery stuck behind the log and
+ *       replica's 128-slot log has lapped the entry it hangs in: its supervisor sees delivery stuck behind the log and
  *       restarts the service, taking the state the log lost from the leader by state transfer.
  * </ul>
  * In both, the load completes, every request is answered exactly once, and every member's service state is exactly
@@ -47,7 +47,7 @@ class ConsensusSupervisorTest {
     @Test
     @Timeout(value = 150, unit = TimeUnit.SECONDS)
     void aReplicaServiceThatFellBehindTheLogIsRestartedByStateTransfer() throws Exception {
-        scenario(2, DataPlaneGroup.options().withLogSlots(64), 150, 5);
+        scenario(2, DataPlaneGroup.options().withLogSlots(128), 150, 5);
     }
 
     /** Member {@code who}'s service hangs once it applied {@code hangAfter} entries of the load. */
@@ -68,7 +68,7 @@ class ConsensusSupervisorTest {
             LoadGenerator.Result warm = g.run(clients, 20, Duration.ofSeconds(30));
             supervised.set(true);
 
-            // every member is supervised, as a deployment would be: with a 64-slot log any replica may fall more
+            // every member is supervised, as a deployment would be: with a 128-slot log any replica may fall more
             // than the log behind on this shared machine (its data plane stores up to commit + capacity)
             List<ServiceSupervisor> supervisors = new java.util.ArrayList<>();
             for (int i = 0; i < g.planes.size(); i++) {
@@ -84,6 +84,12 @@ class ConsensusSupervisorTest {
                 assertTrue(Kernel.eventually(Duration.ofSeconds(10), () -> supervisor.lastCheckpoint() != null),
                         "a checkpoint was taken");
                 long start = plane.applied();
+                // the service hangs in op start + hangAfter exactly: waiting for it to get there and then setting the
+                // hang raced with the load (fast services applied all of it before the test looked)
+                RecoverableTimestamps old = (RecoverableTimestamps) g.services.get(who);
+                CountDownLatch hang = new CountDownLatch(1);
+                old.hangFrom = start + hangAfter;
+                old.hang = hang;
                 CompletableFuture<LoadGenerator.Result> load = new CompletableFuture<>();
                 Thread.ofPlatform().daemon().name("supervisor-load").start(() -> {
                     try {
@@ -92,16 +98,13 @@ class ConsensusSupervisorTest {
                         load.completeExceptionally(t);
                     }
                 });
-                assertTrue(Kernel.eventually(Duration.ofSeconds(60), () -> plane.applied() >= start + hangAfter),
-                        "member " + who + " applied " + plane.applied() + g.describe());
-                RecoverableTimestamps old = (RecoverableTimestamps) g.services.get(who);
-                CountDownLatch hang = new CountDownLatch(1);
-                old.hang = hang;
                 try {
                     // (a false alarm of the leader's detector before the hang also restarts it: harmless, not this)
                     assertTrue(Kernel.eventually(Duration.ofSeconds(60), () -> old.hungOp > 0 && supervisor.reports()
                                     .stream().anyMatch(x -> x.appliedOp() >= old.hungOp)),
-                            "the supervisor recovered member " + who + "'s service" + g.describe());
+                            "the supervisor recovered member " + who + "'s service (hung at op " + old.hungOp
+                                    + ", hang armed from op " + old.hangFrom + ", recoveries " + supervisor.reports()
+                                    + ")" + g.describe());
                     RecoveryReport report = supervisor.reports().stream().filter(x -> x.appliedOp() >= old.hungOp)
                             .findFirst().orElseThrow();
                     System.out.println("supervisor test (member " + who + ", " + plane.capacity() + " slots): "

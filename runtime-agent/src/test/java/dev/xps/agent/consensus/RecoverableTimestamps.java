@@ -40,7 +40,7 @@ final class RecoverableTimestamps extends ConsensusEndToEndTest.Timestamps imple
             }
         }
         CountDownLatch h = hang;
-        if (h != null) {
+        if (h != null && op >= hangFrom) {
             if (hungOp < 0) {
                 hungOp = op;
             }
