@@ -61,6 +61,10 @@ public final class BpfLink implements AutoCloseable {
                     attachType = b.get(JAVA_INT, LinkInfo.OFF_CGROUP_ATTACH_TYPE);
                 }
                 case LinkInfo.TYPE_XDP -> ifindex = b.get(JAVA_INT, LinkInfo.OFF_UNION);
+                case LinkInfo.TYPE_TCX -> { // { __u32 ifindex; __u32 attach_type; }
+                    ifindex = b.get(JAVA_INT, LinkInfo.OFF_UNION);
+                    attachType = b.get(JAVA_INT, LinkInfo.OFF_UNION + 4);
+                }
                 case LinkInfo.TYPE_SOCKMAP -> {
                     mapId = b.get(JAVA_INT, LinkInfo.OFF_UNION);
                     attachType = b.get(JAVA_INT, LinkInfo.OFF_UNION + 4);

@@ -7,9 +7,9 @@ package dev.xps.agent.bpf;
  * @param id the kernel-wide link id (as {@code bpftool link} shows it)
  * @param programId the attached program's id (0 once the link is detached)
  * @param cgroupId for a cgroup link, the cgroup's id (its directory's inode number), else 0
- * @param ifindex for an XDP link, the interface index (0 once detached), else 0
+ * @param ifindex for an XDP or tcx link, the interface index (0 once detached), else 0
  * @param mapId for a sockmap link, the map's id, else 0
- * @param attachType for cgroup and sockmap links, the attach type number, else -1
+ * @param attachType for cgroup, sockmap and tcx links, the attach type number, else -1
  */
 public record LinkInfo(int type, int id, int programId, long cgroupId, int ifindex, int mapId, int attachType) {
     // struct bpf_link_info (linux/bpf.h; checked by StructLayoutTest). The sockmap member (kernel 6.10+)
@@ -56,7 +56,7 @@ public record LinkInfo(int type, int id, int programId, long cgroupId, int ifind
     public boolean isDetached() {
         return switch (type) {
             case TYPE_CGROUP -> cgroupId == 0;
-            case TYPE_XDP -> ifindex == 0;
+            case TYPE_XDP, TYPE_TCX -> ifindex == 0;
             case TYPE_SOCKMAP -> mapId == 0;
             default -> programId == 0;
         };

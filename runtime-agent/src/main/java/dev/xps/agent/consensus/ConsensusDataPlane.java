@@ -1,5 +1,8 @@
 package dev.xps.agent.consensus;
 
+import dev.xps.agent.PinnedContext;
+import dev.xps.agent.PinnedMapMismatchException;
+import dev.xps.agent.Pins;
 import dev.xps.agent.bpf.AttachType;
 import dev.xps.agent.bpf.BpfLink;
 import dev.xps.agent.bpf.BpfMap;
@@ -18,6 +21,7 @@ import dev.xps.consensus.ReplicatedService;
 import dev.xps.consensus.wire.VrMessage;
 import dev.xps.consensus.wire.Wire;
 import java.io.IOException;
+import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -25,6 +29,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.DatagramChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -34,6 +39,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -70,8 +76,16 @@ import java.util.function.LongConsumer;
  *
  * <p>Threads, from {@link #start}: one consumes the ring buffer (commit numbers; failures, reported even while
  * the service hangs); one delivers (the service is called from this one thread, in op order); one runs the
- * retransmission timer. {@link #close()} stops them, detaches and unloads. The data plane's programs are
- * loaded by this object alone: a restarted agent loads them again (pinning is not implemented here).
+ * retransmission timer. {@link #close()} stops them, detaches and unloads.
+ *
+ * <p><b>Pinned</b> ({@link Options#pinDir()} set; docs/consensus.md, "Pinned data planes"): every map, the block's
+ * programs and the three links are pinned under that directory in the agent's layout ({@code maps/}, {@code progs/},
+ * {@code links/}, as {@link Pins}). Then the data plane outlives its host process: {@link #close()} stops this
+ * process's threads and closes its descriptors but leaves everything attached and pinned (replicas keep
+ * acknowledging, the leader keeps ordering until its host-failure detector stops it); {@link #adopt} opens the pins
+ * again in a new process, checked against the manifest, and {@link #resume} brings a fresh service up to date
+ * through {@link #recoverService}; only {@link #unload()} (or {@link #unload(Path, Path, String)}) detaches and
+ * removes everything.
  */
 public final class ConsensusDataPlane implements AutoCloseable {
     /** Ops read per batch by {@link #getNicLog} (one {@code bpf_map_lookup_batch} each). */
@@ -129,9 +143,12 @@ public final class ConsensusDataPlane implements AutoCloseable {
      * @param leaderTimeout      a replica that has received no PREPARE or COMMIT from its leader for this long
      *                           starts a view change by itself (and a view change that has not completed in this
      *                           long moves on to the next view); zero: only {@link #startViewChange()} starts one
+     * @param pinDir             null: the data plane lives and dies with this object; else a directory on a BPF
+     *                           filesystem ({@code <root>/<name>}, the agent's {@link Pins} layout) where the maps,
+     *                           programs and links are pinned, so that the data plane survives its host process
      */
     public record Options(long logSlots, Duration retransmitInterval, int backlogThreshold, Duration failureFloor,
-                          XdpMode xdpMode, Duration leaderTimeout) {
+                          XdpMode xdpMode, Duration leaderTimeout, Path pinDir) {
         public Options {
             Objects.requireNonNull(retransmitInterval);
             Objects.requireNonNull(failureFloor);
@@ -149,6 +166,11 @@ public final class ConsensusDataPlane implements AutoCloseable {
         }
 
         public Options(long logSlots, Duration retransmitInterval, int backlogThreshold, Duration failureFloor,
+                       XdpMode xdpMode, Duration leaderTimeout) {
+            this(logSlots, retransmitInterval, backlogThreshold, failureFloor, xdpMode, leaderTimeout, null);
+        }
+
+        public Options(long logSlots, Duration retransmitInterval, int backlogThreshold, Duration failureFloor,
                        XdpMode xdpMode) {
             this(logSlots, retransmitInterval, backlogThreshold, failureFloor, xdpMode, Duration.ZERO);
         }
@@ -157,25 +179,31 @@ public final class ConsensusDataPlane implements AutoCloseable {
             return new Options(0, Duration.ofMillis(10), 256, Duration.ofMillis(50), XdpMode.AUTO, Duration.ZERO);
         }
 
+        /** Pins the data plane under {@code dir} (null: not pinned); see {@link ConsensusDataPlane#adopt}. */
+        public Options withPinDir(Path dir) {
+            return new Options(logSlots, retransmitInterval, backlogThreshold, failureFloor, xdpMode, leaderTimeout,
+                    dir);
+        }
+
         public Options withLogSlots(long n) {
-            return new Options(n, retransmitInterval, backlogThreshold, failureFloor, xdpMode, leaderTimeout);
+            return new Options(n, retransmitInterval, backlogThreshold, failureFloor, xdpMode, leaderTimeout, pinDir);
         }
 
         public Options withXdpMode(XdpMode m) {
-            return new Options(logSlots, retransmitInterval, backlogThreshold, failureFloor, m, leaderTimeout);
+            return new Options(logSlots, retransmitInterval, backlogThreshold, failureFloor, m, leaderTimeout, pinDir);
         }
 
         public Options withFailureFloor(Duration d) {
-            return new Options(logSlots, retransmitInterval, backlogThreshold, d, xdpMode, leaderTimeout);
+            return new Options(logSlots, retransmitInterval, backlogThreshold, d, xdpMode, leaderTimeout, pinDir);
         }
 
         public Options withRetransmitInterval(Duration d) {
-            return new Options(logSlots, d, backlogThreshold, failureFloor, xdpMode, leaderTimeout);
+            return new Options(logSlots, d, backlogThreshold, failureFloor, xdpMode, leaderTimeout, pinDir);
         }
 
         /** Automatic view change after this much leader silence (zero: off). */
         public Options withLeaderTimeout(Duration d) {
-            return new Options(logSlots, retransmitInterval, backlogThreshold, failureFloor, xdpMode, d);
+            return new Options(logSlots, retransmitInterval, backlogThreshold, failureFloor, xdpMode, d, pinDir);
         }
     }
 
@@ -201,7 +229,12 @@ public final class ConsensusDataPlane implements AutoCloseable {
 
     private final ConsensusManifest.Block block;
     private final Options options;
-    private final BpfObject object;
+    /** What owns the loaded objects: the {@link BpfObject} (not pinned) or the {@link PinnedContext} (pinned). */
+    private final AutoCloseable owner;
+    /** The pins (null: not pinned). */
+    private final PinnedContext pinned;
+    /** True when {@link #adopt} opened this data plane from pins another process (or object) left running. */
+    private final boolean adopted;
     private final BpfMap config;
     private final BpfMap state;
     private final BpfMap log;
@@ -272,29 +305,43 @@ public final class ConsensusDataPlane implements AutoCloseable {
     private final AtomicLong leaderSilences = new AtomicLong();
     private final AtomicLong entriesFetched = new AtomicLong();
 
-    private ConsensusDataPlane(ConsensusManifest.Block block, Options options, BpfObject object) {
+    private ConsensusDataPlane(ConsensusManifest.Block block, Options options, AutoCloseable owner,
+                               PinnedContext pinned, boolean adopted, java.util.function.Function<String, BpfMap> maps,
+                               java.util.function.Function<String, BpfProgram> programs) {
         this.block = block;
         this.options = options;
-        this.object = object;
-        this.config = object.map(block.configMap()).handle();
-        this.state = object.map(block.stateMap()).handle();
-        this.log = object.map(block.logMap()).handle();
-        this.counters = object.map(block.countersMap()).handle();
-        this.eventsMap = object.map(block.eventsMap()).handle();
-        this.next = object.map(block.nextMap()).handle();
-        this.ingress = object.program(block.ingressProgram()).handle();
-        this.xdp = object.program(block.xdpProgram()).handle();
-        this.egress = object.program(block.egressProgram()).handle();
+        this.owner = owner;
+        this.pinned = pinned;
+        this.adopted = adopted;
+        this.config = maps.apply(block.configMap());
+        this.state = maps.apply(block.stateMap());
+        this.log = maps.apply(block.logMap());
+        this.counters = maps.apply(block.countersMap());
+        this.eventsMap = maps.apply(block.eventsMap());
+        this.next = maps.apply(block.nextMap());
+        this.ingress = programs.apply(block.ingressProgram());
+        this.xdp = programs.apply(block.xdpProgram());
+        this.egress = programs.apply(block.egressProgram());
         this.capacity = log.maxEntries();
     }
 
+    /** The names of the three links under {@code links/} of a pinned data plane (the manifest's attach points). */
+    static final String XDP_LINK = "xdp";
+    static final String INGRESS_LINK = "tcx_ingress";
+    static final String EGRESS_LINK = "tcx_egress";
+
     /**
      * Loads the consensus object the manifest names ({@code <base>.manifest.json}'s consensus section) for
-     * block {@code blockName} (null: the module's only block). Only that block's programs are loaded.
+     * block {@code blockName} (null: the module's only block). Only that block's programs are loaded. With
+     * {@link Options#pinDir()} every map and the block's programs are pinned there (and {@link #attach} pins the
+     * links); a directory that already holds a data plane is refused: {@link #adopt} it, or {@link #unload} it.
      */
     public static ConsensusDataPlane load(Path manifest, String blockName, Options options) {
         ConsensusManifest m = ConsensusManifest.read(manifest);
         ConsensusManifest.Block block = m.block(blockName);
+        if (options.pinDir() != null) {
+            return loadPinned(m, block, options);
+        }
         BpfObject object = BpfObject.open(m.object());
         try {
             for (var p : object.programs()) {
@@ -307,11 +354,273 @@ public final class ConsensusDataPlane implements AutoCloseable {
                 logMap.setMaxEntries((int) options.logSlots());
             }
             object.load();
-            return new ConsensusDataPlane(block, options, object);
+            return new ConsensusDataPlane(block, options, object, null, false, n -> object.map(n).handle(),
+                    n -> object.program(n).handle());
         } catch (RuntimeException e) {
             object.close();
             throw e;
         }
+    }
+
+    /** The agent's {@link Pins} for a pin directory {@code <root>/<name>}. */
+    static Pins pins(Path pinDir) {
+        Path abs = pinDir.toAbsolutePath().normalize();
+        if (abs.getParent() == null || abs.getFileName() == null) {
+            throw new IllegalArgumentException("the pin directory must be <root>/<name> on a BPF filesystem, got "
+                    + pinDir);
+        }
+        try {
+            return Pins.of(abs.getParent(), abs.getFileName().toString());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("pin directory " + pinDir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static ConsensusDataPlane loadPinned(ConsensusManifest m, ConsensusManifest.Block block, Options options) {
+        Pins pins = pins(options.pinDir());
+        if (pins.exists()) {
+            throw new IllegalStateException("a data plane is already pinned at " + pins.dir() + " (maps "
+                    + pins.mapNames() + ", links " + pins.linkNames() + "): adopt it (ConsensusDataPlane.adopt, xps"
+                    + " consensus-node --pin) or unload it first (xps consensus-node ARTIFACT --pin DIR --unload)");
+        }
+        PinnedContext ctx = PinnedContext.load(pins, m.object(), obj -> {
+            if (options.logSlots() > 0) {
+                obj.map(block.logMap()).setMaxEntries((int) options.logSlots());
+            }
+        }, Map.of(), Set.of(block.ingressProgram(), block.xdpProgram(), block.egressProgram()));
+        try {
+            return new ConsensusDataPlane(block, options, ctx, ctx, false, ctx::map, ctx::program);
+        } catch (RuntimeException e) {
+            ctx.unload(); // a fresh load that cannot be used leaves nothing behind
+            throw e;
+        }
+    }
+
+    /**
+     * Opens a data plane pinned at {@link Options#pinDir()} by an earlier process (or an earlier object of this one)
+     * that {@link #close() closed} it leaving it running: its maps with their data, its programs and its links,
+     * attached as they were. Everything is checked against the manifest first: every map the object declares must be
+     * pinned with the declared type, key size, value size and capacity (the log's capacity is
+     * {@link Options#logSlots()} when set, else whatever it was loaded with), the block's three programs must be
+     * pinned, and either all three links or none (not attached). A mismatch is refused
+     * ({@link PinnedMapMismatchException}, {@link IllegalStateException}) and nothing is changed.
+     *
+     * <p>The group, this member's index and view come from the pinned configuration; {@link #lastReplied()} starts at
+     * the data plane's {@code answered} (what the previous host's replies were counted up to, so nothing is answered
+     * twice); events the ring buffer still held are consumed here (commit numbers, and a host failure the data plane
+     * detected while no host was there: {@link #lastHostFailure()}, without calling listeners). Then {@link #resume}
+     * (or {@link #start} and {@link #recoverService}) brings a fresh service up to date.
+     *
+     * @throws java.util.NoSuchElementException if nothing is pinned there
+     */
+    public static ConsensusDataPlane adopt(Path manifest, String blockName, Options options) {
+        if (options.pinDir() == null) {
+            throw new IllegalArgumentException("adopt needs Options.pinDir");
+        }
+        ConsensusManifest m = ConsensusManifest.read(manifest);
+        ConsensusManifest.Block block = m.block(blockName);
+        Pins pins = pins(options.pinDir());
+        if (!pins.exists()) {
+            throw new java.util.NoSuchElementException("no consensus data plane is pinned at " + pins.dir());
+        }
+        checkPins(m, block, options, pins);
+        PinnedContext ctx = PinnedContext.adopt(pins);
+        ConsensusDataPlane dp = null;
+        try {
+            dp = new ConsensusDataPlane(block, options, ctx, ctx, true, ctx::map, ctx::program);
+            dp.adoptLinks();
+            dp.adoptConfiguration();
+            return dp;
+        } catch (RuntimeException e) {
+            if (dp != null) {
+                dp.links.forEach(BpfLink::close);
+            }
+            ctx.close(); // closes descriptors only: the pinned data plane keeps running
+            throw e;
+        }
+    }
+
+    /** {@link #adopt} when something is pinned at {@link Options#pinDir()}, else {@link #load}. */
+    public static ConsensusDataPlane loadOrAdopt(Path manifest, String blockName, Options options) {
+        if (options.pinDir() != null && pins(options.pinDir()).exists()) {
+            return adopt(manifest, blockName, options);
+        }
+        return load(manifest, blockName, options);
+    }
+
+    /**
+     * Detaches and removes the data plane pinned at {@code pinDir} without adopting it (its maps need not match
+     * the manifest: a data plane an older build left is removed too). The directory must hold the pins of block
+     * {@code blockName} of {@code manifest} (its maps by name), so that an unrelated directory is never emptied.
+     *
+     * @return false when nothing was pinned there
+     */
+    public static boolean unload(Path pinDir, Path manifest, String blockName) {
+        ConsensusManifest.Block block = ConsensusManifest.read(manifest).block(blockName);
+        Pins pins = pins(pinDir);
+        if (!pins.exists()) {
+            return false;
+        }
+        List<String> maps = pins.mapNames();
+        for (String n : List.of(block.configMap(), block.stateMap(), block.logMap())) {
+            if (!maps.contains(Pins.pinName(n))) {
+                throw new IllegalStateException(pins.dir() + " does not hold block '" + block.name() + "''s data"
+                        + " plane (no map " + Pins.pinName(n) + "; it has " + maps + "): not removed");
+            }
+        }
+        PinnedContext.adopt(pins).unload();
+        return true;
+    }
+
+    /** The pinned maps and programs against what the object and the manifest declare (nothing is changed). */
+    private static void checkPins(ConsensusManifest m, ConsensusManifest.Block block, Options options, Pins pins) {
+        Set<String> mapPins = Set.copyOf(pins.mapNames());
+        try (BpfObject declared = BpfObject.open(m.object())) {
+            for (ObjectMap om : declared.maps()) {
+                String name = Pins.pinName(om.name());
+                Path pin = pins.map(om.name());
+                if (!mapPins.contains(name)) {
+                    if (om.isInternal()) {
+                        continue;
+                    }
+                    throw new IllegalStateException("the data plane pinned at " + pins.dir() + " has no map '" + name
+                            + "' that " + m.object().getFileName() + " declares (maps pinned: " + mapPins
+                            + "): not the same build; unload it first (this drops its log)");
+                }
+                try (BpfMap p = BpfMap.fromPin(pin)) {
+                    long entries = om.maxEntries();
+                    if (om.name().equals(block.logMap())) {
+                        entries = options.logSlots() > 0 ? options.logSlots() : p.maxEntries();
+                    }
+                    String pinnedShape = shape(p.type().name(), p.keySize(), p.valueSize(), p.maxEntries());
+                    String declaredShape = shape(om.type().name(), om.keySize(), om.valueSize(), entries);
+                    if (!pinnedShape.equals(declaredShape)) {
+                        throw new PinnedMapMismatchException(om.name(), pinnedShape, declaredShape, pin.toString());
+                    }
+                }
+            }
+        }
+        // the manifest's value layouts (what this library reads and writes) against the pins
+        checkValueSize(pins, block.configMap(), block.configSize());
+        checkValueSize(pins, block.stateMap(), block.stateSize());
+        checkValueSize(pins, block.logMap(), block.slotSize());
+        List<String> progs = pins.programNames();
+        for (String p : List.of(block.ingressProgram(), block.xdpProgram(), block.egressProgram())) {
+            if (!progs.contains(Pins.pinName(p))) {
+                throw new IllegalStateException("the data plane pinned at " + pins.dir() + " has no program '" + p
+                        + "' (programs pinned: " + progs + "): not block '" + block.name() + "'; unload it first");
+            }
+        }
+        List<String> links = pins.linkNames();
+        if (!links.isEmpty() && !Set.copyOf(links).equals(Set.of(XDP_LINK, INGRESS_LINK, EGRESS_LINK))) {
+            throw new IllegalStateException("the data plane pinned at " + pins.dir() + " has links " + links
+                    + ", expected none or " + List.of(XDP_LINK, INGRESS_LINK, EGRESS_LINK) + "; unload it first");
+        }
+    }
+
+    private static void checkValueSize(Pins pins, String map, int size) {
+        try (BpfMap p = BpfMap.fromPin(pins.map(map))) {
+            if (p.valueSize() != size) {
+                throw new PinnedMapMismatchException(map, "a map with " + p.valueSize() + "-byte values",
+                        "the manifest's " + size + "-byte layout", pins.map(map).toString());
+            }
+        }
+    }
+
+    private static String shape(String type, int keySize, int valueSize, long maxEntries) {
+        return type.toLowerCase(java.util.Locale.ROOT) + " (key " + keySize + " bytes, value " + valueSize
+                + " bytes, " + maxEntries + " entries)";
+    }
+
+    /** Adopt: the pinned links, if any; each must still be attached (its interface still exists). */
+    private void adoptLinks() {
+        if (pinned.links().isEmpty()) {
+            return;
+        }
+        // descriptors of our own (the PinnedContext keeps its own: its unload() still reads them after detach())
+        BpfLink x = BpfLink.fromPin(pinned.pins().link(XDP_LINK));
+        BpfLink in = BpfLink.fromPin(pinned.pins().link(INGRESS_LINK));
+        BpfLink out = BpfLink.fromPin(pinned.pins().link(EGRESS_LINK));
+        links.add(x);
+        links.add(in);
+        links.add(out); // closed with the data plane whatever happens below
+        int at = -1;
+        for (BpfLink l : List.of(x, in, out)) {
+            var info = l.info();
+            if (info.isDetached()) {
+                throw new IllegalStateException("the pinned link " + l + " of " + pinned.pins().dir() + " is no"
+                        + " longer attached (its interface is gone): unload the data plane and load it again");
+            }
+            if (at >= 0 && info.ifindex() != at) {
+                throw new IllegalStateException("the pinned links of " + pinned.pins().dir() + " are attached to"
+                        + " different interfaces");
+            }
+            at = info.ifindex();
+        }
+        if (x.info().programId() != xdp.id() || in.info().programId() != ingress.id()
+                || out.info().programId() != egress.id()) {
+            throw new IllegalStateException("the pinned links of " + pinned.pins().dir() + " do not run the pinned"
+                    + " programs: unload the data plane and load it again");
+        }
+        this.ifindex = at;
+    }
+
+    /** Adopt: the group, this member and the numbers from the pinned config and state; old ring events consumed. */
+    private void adoptConfiguration() {
+        ByteBuffer c = ByteBuffer.wrap(config.lookup(key(0)).orElseThrow()).order(ByteOrder.LITTLE_ENDIAN);
+        int n = c.getInt(block.config("n").offset());
+        if (n >= 1) {
+            int view = c.getInt(block.config("view").offset());
+            int myIndex = c.getInt(block.config("me").offset());
+            List<Member> ms = new ArrayList<>();
+            int members = block.config("members").offset();
+            for (int i = 0; i < n; i++) {
+                int at = members + i * block.memberBytes();
+                byte[] ip = new byte[4];
+                c.get(at + block.member("ip").offset(), ip);
+                byte[] mac = new byte[6];
+                c.get(at + block.member("mac").offset(), mac);
+                try {
+                    ms.add(new Member(i, (Inet4Address) InetAddress.getByAddress(ip), mac));
+                } catch (UnknownHostException e) {
+                    throw new AssertionError(e);
+                }
+            }
+            this.group = new Group(view, ms, block.port());
+            this.me = myIndex;
+            if (c.getInt(block.config("configured").offset()) == 0) {
+                System.err.println("consensus " + block.name() + ": the adopted data plane is paused (a view change"
+                        + " was under way when its host went): updateReplica, or the leader timeout, resumes it");
+            }
+        }
+        Status s = status();
+        lastReplied.set(s.answered()); // the previous host's replies, as the data plane counted them
+        target.accumulateAndGet(s.commit(), Math::max);
+        try (RingBuffer r = RingBuffer.open(eventsMap, this::onEvent)) {
+            for (int i = 0; i < 64 && r.consume() > 0; i++) {
+                // events of the time without a host: commits (target) and a failure (lastHostFailure)
+            }
+        }
+    }
+
+    /** Whether this data plane is pinned (it survives {@link #close()}). */
+    public boolean pinned() {
+        return pinned != null;
+    }
+
+    /** The pin directory, or null. */
+    public Path pinDir() {
+        return pinned == null ? null : pinned.pins().dir();
+    }
+
+    /** True when this object re-adopted pins left running ({@link #adopt}). */
+    public boolean adopted() {
+        return adopted;
+    }
+
+    /** The interface the links are attached to (0: not attached). */
+    public int ifindex() {
+        return ifindex;
     }
 
     public ConsensusManifest.Block block() {
@@ -325,15 +634,19 @@ public final class ConsensusDataPlane implements AutoCloseable {
 
     // ------------------------------------------------------------------ attach
 
-    /** Attaches XDP (every member) and tcx ingress and egress (they act only on the leader) to the interface. */
+    /**
+     * Attaches XDP (every member) and tcx ingress and egress (they act only on the leader) to the interface. A pinned
+     * data plane pins each link ({@code links/xdp}, {@code links/tcx_ingress}, {@code links/tcx_egress}) right after
+     * creating it: a crash in between leaves no attachment (an unpinned link dies with its last descriptor).
+     */
     public synchronized void attach(int ifindex) {
         if (!links.isEmpty()) {
             throw new IllegalStateException("already attached to ifindex " + this.ifindex);
         }
         try {
-            links.add(xdp.attachXdp(ifindex, options.xdpMode()));
-            links.add(ingress.attachTcx(ifindex, AttachType.TCX_INGRESS));
-            links.add(egress.attachTcx(ifindex, AttachType.TCX_EGRESS));
+            links.add(pinLink(XDP_LINK, xdp.attachXdp(ifindex, options.xdpMode())));
+            links.add(pinLink(INGRESS_LINK, ingress.attachTcx(ifindex, AttachType.TCX_INGRESS)));
+            links.add(pinLink(EGRESS_LINK, egress.attachTcx(ifindex, AttachType.TCX_EGRESS)));
         } catch (RuntimeException e) {
             detach();
             throw e;
@@ -342,6 +655,18 @@ public final class ConsensusDataPlane implements AutoCloseable {
         if (group != null) {
             writeConfig(group, me, pendingView < 0); // the leader's PREPAREs leave by this interface
         }
+    }
+
+    private BpfLink pinLink(String name, BpfLink link) {
+        if (pinned != null) {
+            try {
+                link.pin(pinned.pins().link(name));
+            } catch (RuntimeException e) {
+                link.close(); // not pinned: closing it detaches it
+                throw e;
+            }
+        }
+        return link;
     }
 
     /** {@link #attach(int)} to interface {@code ifname} of network namespace {@code netns}. */
@@ -370,7 +695,7 @@ public final class ConsensusDataPlane implements AutoCloseable {
         return List.copyOf(links);
     }
 
-    /** Detaches the programs (closes the links). */
+    /** Detaches the programs (closes the links; a pinned data plane's link pins are removed). */
     public synchronized void detach() {
         for (BpfLink l : links) {
             try {
@@ -381,6 +706,16 @@ public final class ConsensusDataPlane implements AutoCloseable {
             l.close();
         }
         links.clear();
+        ifindex = 0;
+        if (pinned != null) {
+            for (String n : List.of(XDP_LINK, INGRESS_LINK, EGRESS_LINK)) {
+                try {
+                    Files.deleteIfExists(pinned.pins().link(n));
+                } catch (IOException e) {
+                    System.err.println("consensus " + block.name() + ": cannot remove the link pin " + n + ": " + e);
+                }
+            }
+        }
     }
 
     // ------------------------------------------------------------------ configuration
@@ -451,6 +786,11 @@ public final class ConsensusDataPlane implements AutoCloseable {
         return group;
     }
 
+    /** This member's index in {@link #group()} (-1 before {@link #updateReplica}). */
+    public int myIndex() {
+        return me;
+    }
+
     public boolean isLeader() {
         Group g = group;
         return g != null && g.leader() == me;
@@ -465,6 +805,25 @@ public final class ConsensusDataPlane implements AutoCloseable {
      */
     public synchronized void start(ReplicatedService service, DatagramChannel replySocket,
                                    DatagramChannel replicationSocket) {
+        start(service, replySocket, replicationSocket, true);
+    }
+
+    /**
+     * Starts an {@link #adopt adopted} data plane with a fresh service: the threads as {@link #start} does (no
+     * delivery yet), then {@link #recoverService}{@code (fresh, checkpointOp, limit)}: the committed entries after
+     * the checkpoint come from the pinned log, what it no longer holds from another member by state transfer; the
+     * leader answers only above the last op the previous host's replies reached ({@link #lastReplied()}), clears
+     * the stopped flag its data plane set while no host was there, and orders again. Delivery then continues with
+     * {@code fresh}. {@code fresh} holds the checkpoint at {@code checkpointOp} (0: an empty service).
+     */
+    public RecoveryReport resume(RecoverableService fresh, long checkpointOp, DatagramChannel replySocket,
+                                 DatagramChannel replicationSocket, Duration limit) {
+        start(fresh, replySocket, replicationSocket, false);
+        return recoverService(fresh, checkpointOp, limit);
+    }
+
+    private synchronized void start(ReplicatedService service, DatagramChannel replySocket,
+                                    DatagramChannel replicationSocket, boolean deliver) {
         if (running) {
             throw new IllegalStateException("already started");
         }
@@ -477,7 +836,9 @@ public final class ConsensusDataPlane implements AutoCloseable {
         this.ring = RingBuffer.open(eventsMap, this::onEvent);
         lastReplied.accumulateAndGet(applied, Math::max);
         running = true;
-        startDeliverer(generation, service);
+        if (deliver) {
+            startDeliverer(generation, service);
+        }
         events = Thread.ofPlatform().daemon().name("xps-vr-events-" + block.name()).start(this::eventLoop);
         timer = Thread.ofPlatform().daemon().name("xps-vr-timer-" + block.name()).start(this::timerLoop);
         if (boundToReplicationPort(replicationSocket)) {
@@ -1772,13 +2133,62 @@ public final class ConsensusDataPlane implements AutoCloseable {
 
     // ------------------------------------------------------------------ close
 
-    /** Stops delivery and the timer, detaches and unloads. */
+    /**
+     * Not pinned: stops delivery and the timer, detaches and unloads. <b>Pinned</b>: stops this process's threads and
+     * closes its descriptors, and leaves the data plane running in the kernel, attached and pinned (what a process
+     * exit does): {@link #adopt} takes it up again; {@link #unload()} removes it.
+     */
     @Override
     public void close() {
+        stopThreads();
+        if (pinned == null) {
+            detach();
+        } else {
+            synchronized (this) {
+                links.forEach(BpfLink::close); // descriptors only: the pins keep the links
+                links.clear();
+            }
+        }
+        closeHandles();
+    }
+
+    /**
+     * Stops this process's threads, detaches the links, removes every pin and the pin directory (the kernel then
+     * frees the programs and maps: nothing of the data plane is left), and closes the descriptors. Not pinned: the
+     * same as {@link #close()}.
+     */
+    public void unload() {
+        if (pinned == null) {
+            close();
+            return;
+        }
+        stopThreads();
+        RuntimeException failure = null;
+        try {
+            detach();
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+        try {
+            pinned.unload(); // removes every pin (also links of another process) and the directory
+        } catch (RuntimeException e) {
+            if (failure == null) {
+                failure = e;
+            } else {
+                failure.addSuppressed(e);
+            }
+        }
+        closeHandles();
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    private void stopThreads() {
         synchronized (this) {
             running = false;
         }
-        for (Thread t : new Thread[] {deliverer, timer, events}) {
+        for (Thread t : new Thread[] {deliverer, timer, events}) { // the state thread ends with its socket
             if (t != null) {
                 LockSupport.unpark(t);
                 try {
@@ -1793,17 +2203,20 @@ public final class ConsensusDataPlane implements AutoCloseable {
         }
         if (ring != null) {
             ring.close();
+            ring = null;
         }
-        detach();
         readers.shutdownNow();
-        for (AutoCloseable c : new AutoCloseable[] {ingress, xdp, egress, config, state, log, counters, eventsMap, next}) {
+    }
+
+    private void closeHandles() {
+        for (AutoCloseable c : new AutoCloseable[] {ingress, xdp, egress, config, state, log, counters, eventsMap, next,
+                owner}) {
             try {
                 c.close();
             } catch (Exception e) {
                 // closing a descriptor does not fail in a way worth reporting here
             }
         }
-        object.close();
     }
 
     static byte[] key(int k) {
@@ -1820,6 +2233,7 @@ public final class ConsensusDataPlane implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "consensus data plane '" + block.name() + "' (" + object + ", " + capacity + " log slots)";
+        return "consensus data plane '" + block.name() + "' (" + (pinned != null ? "pinned at " + pinned.pins().dir()
+                : owner) + ", " + capacity + " log slots)";
     }
 }

@@ -41,8 +41,16 @@ import java.util.stream.Stream;
  * xps consensus-node ARTIFACT_DIR --members IP,IP,IP --macs MAC,MAC,MAC --index I --interface IF
  *                    [--block NAME] [--view V] [--log-capacity N] [--xdp-mode native|generic|auto]
  *                    [--retransmit-ms 10] [--failure-floor-ms 50] [--stats-every-ms 0]
- *                    [--on-failure stop|resume] [--leader-timeout-ms 0]
+ *                    [--on-failure stop|resume] [--leader-timeout-ms 0] [--pin DIR]
+ * xps consensus-node ARTIFACT_DIR --pin DIR --unload
  * </pre>
+ *
+ * With {@code --pin DIR} (a directory on a BPF filesystem, e.g. {@code /sys/fs/bpf/xps/vr-m0}) the data plane is
+ * pinned there (docs/consensus.md, "Pinned data planes"): on SIGTERM the process exits and leaves it running (replicas
+ * keep acknowledging; a leader keeps ordering until its host-failure detector stops it); started again with the same
+ * {@code --pin}, it re-adopts the pins (checked against the manifest), keeps the pinned view, and brings a fresh
+ * service up to date from the pinned log (then by state transfer) before serving. {@code --pin DIR --unload} detaches
+ * and removes that data plane and exits.
  *
  * With {@code --leader-timeout-ms T} (T &gt; 0) the member takes part in the host-side view change
  * (docs/consensus.md, "View change on the data plane"): a replica that hears nothing from its leader for T ms starts
@@ -64,10 +72,12 @@ public final class DataPlaneNodeMain {
             usage: xps consensus-node ARTIFACT_DIR --members IP,IP,IP --macs MAC,MAC,MAC --index I --interface IF
                                       [--block NAME] [--view V] [--log-capacity N] [--xdp-mode native|generic|auto]
                                       [--retransmit-ms 10] [--failure-floor-ms 50] [--stats-every-ms 0]
-                                      [--on-failure stop|resume] [--leader-timeout-ms 0]
+                                      [--on-failure stop|resume] [--leader-timeout-ms 0] [--pin DIR]
+                   xps consensus-node ARTIFACT_DIR --pin DIR --unload
               runs member I of a consensus group on the eBPF data plane of ARTIFACT_DIR (xpsc --target ebpf -o DIR)
               attached to interface IF of the current network namespace, with the replicated timestamp service,
-              until killed (SIGTERM detaches and unloads)
+              until killed (SIGTERM detaches and unloads; with --pin DIR the data plane is pinned under DIR, SIGTERM
+              leaves it running and a later run with the same --pin re-adopts it and catches up; --unload removes it)
             """;
 
     /** A usage error: exit 2 with the message and the usage text. */
@@ -80,7 +90,8 @@ public final class DataPlaneNodeMain {
     /** The parsed command line. */
     record Args(Path manifest, String block, List<Inet4Address> members, List<byte[]> macs, int index,
                 String iface, int view, long logCapacity, XdpMode xdpMode, Duration retransmit,
-                Duration failureFloor, long statsEveryMs, boolean resumeAfterFailure, Duration leaderTimeout) {
+                Duration failureFloor, long statsEveryMs, boolean resumeAfterFailure, Duration leaderTimeout,
+                Path pin, boolean unload) {
         Group group(int port) {
             List<Member> ms = new ArrayList<>();
             for (int i = 0; i < members.size(); i++) {
@@ -136,10 +147,16 @@ public final class DataPlaneNodeMain {
         long statsEveryMs = 0;
         boolean resume = false;
         long leaderTimeoutMs = 0;
+        Path pin = null;
+        boolean unload = false;
         while (!args.isEmpty()) {
             String o = args.removeFirst();
             if (o.equals("--help") || o.equals("-h")) {
                 return null;
+            }
+            if (o.equals("--unload")) {
+                unload = true;
+                continue;
             }
             if (!o.startsWith("--")) {
                 if (artifact != null) {
@@ -170,6 +187,7 @@ public final class DataPlaneNodeMain {
                 case "--failure-floor-ms" -> floorMs = number(o, v, 0, 3_600_000);
                 case "--stats-every-ms" -> statsEveryMs = number(o, v, 0, 3_600_000);
                 case "--leader-timeout-ms" -> leaderTimeoutMs = number(o, v, 0, 3_600_000);
+                case "--pin" -> pin = Path.of(v);
                 case "--on-failure" -> resume = switch (v) {
                     case "stop" -> false;
                     case "resume" -> true;
@@ -180,6 +198,17 @@ public final class DataPlaneNodeMain {
         }
         if (artifact == null) {
             throw new Usage("missing ARTIFACT_DIR");
+        }
+        if (unload) {
+            if (pin == null) {
+                throw new Usage("--unload needs --pin DIR (the pinned data plane to remove)");
+            }
+            if (members != null || macs != null || index != null || iface != null) {
+                throw new Usage("--unload takes only ARTIFACT_DIR, --pin DIR and --block NAME");
+            }
+            return new Args(artifact, block, List.of(), List.of(), 0, null, view, logCapacity, mode,
+                    Duration.ofMillis(retransmitMs), Duration.ofMillis(floorMs), statsEveryMs, resume,
+                    Duration.ofMillis(leaderTimeoutMs), pin, true);
         }
         if (members == null) {
             throw new Usage("--members is required");
@@ -212,7 +241,7 @@ public final class DataPlaneNodeMain {
         }
         return new Args(artifact, block, ips, macList, index, iface, view, logCapacity, mode,
                 Duration.ofMillis(retransmitMs), Duration.ofMillis(floorMs), statsEveryMs, resume,
-                Duration.ofMillis(leaderTimeoutMs));
+                Duration.ofMillis(leaderTimeoutMs), pin, false);
     }
 
     private static int integer(String o, String v, int min, int max) {
@@ -290,16 +319,40 @@ public final class DataPlaneNodeMain {
 
     private static int serve(Args a, PrintStream out, PrintStream err) throws IOException {
         Path manifest = manifest(a.manifest());
+        if (a.unload()) {
+            boolean was = ConsensusDataPlane.unload(a.pin(), manifest, a.block());
+            out.println("consensus-node: " + (was ? "unloaded the data plane pinned at " : "nothing pinned at ")
+                    + a.pin());
+            return 0;
+        }
         int ifindex = Preflight.ifindex(a.iface());
         ConsensusDataPlane.Options options = ConsensusDataPlane.Options.defaults().withLogSlots(a.logCapacity())
                 .withXdpMode(a.xdpMode()).withRetransmitInterval(a.retransmit()).withFailureFloor(a.failureFloor())
-                .withLeaderTimeout(a.leaderTimeout());
-        ConsensusDataPlane dp = ConsensusDataPlane.load(manifest, a.block(), options);
+                .withLeaderTimeout(a.leaderTimeout()).withPinDir(a.pin());
+        ConsensusDataPlane dp = ConsensusDataPlane.loadOrAdopt(manifest, a.block(), options);
         DatagramChannel replies = null;
         DatagramChannel replication = null;
         try {
             Group group = a.group(dp.block().port());
-            dp.updateReplica(group, a.index());
+            if (dp.adopted()) {
+                Group pinnedGroup = dp.group();
+                if (dp.ifindex() != 0 && dp.ifindex() != ifindex) {
+                    throw new IllegalStateException("the data plane pinned at " + a.pin() + " is attached to ifindex "
+                            + dp.ifindex() + ", not " + a.iface() + " (" + ifindex + ")");
+                }
+                if (pinnedGroup != null && (!sameMembers(pinnedGroup, group) || dp.myIndex() != a.index())) {
+                    throw new IllegalStateException("the data plane pinned at " + a.pin() + " is member "
+                            + dp.myIndex() + " of another group or index: " + pinnedGroup.members());
+                }
+                group = pinnedGroup != null ? pinnedGroup : group; // its view may have moved on since --view
+                if (pinnedGroup == null) {
+                    dp.updateReplica(group, a.index());
+                }
+                out.println("consensus-node: re-adopted the data plane pinned at " + a.pin() + ": view "
+                        + group.view() + ", " + dp.status());
+            } else {
+                dp.updateReplica(group, a.index());
+            }
             InetAddress me = a.members().get(a.index());
             replies = DatagramChannel.open().bind(new InetSocketAddress(me, dp.block().port()));
             // on P + 1: retransmissions leave from it and state transfer (types 4, 5) arrives on it
@@ -322,8 +375,15 @@ public final class DataPlaneNodeMain {
                         g.leader() == a.index() ? " (me)" : "");
                 out.flush();
             });
-            dp.attach(ifindex);
-            dp.start(service, replies, replication);
+            if (dp.ifindex() == 0) {
+                dp.attach(ifindex);
+            }
+            if (dp.adopted()) {
+                var report = dp.resume(service, 0, replies, replication, Duration.ofSeconds(60));
+                out.println("consensus-node: caught up: " + report);
+            } else {
+                dp.start(service, replies, replication);
+            }
             DatagramChannel probeSocket = replies;
             Thread probes = Thread.ofPlatform().daemon().name("xps-vr-probes")
                     .start(() -> answerUnordered(dp, probeSocket, TimestampService.probes()));
@@ -345,11 +405,12 @@ public final class DataPlaneNodeMain {
                 } catch (RuntimeException e) {
                     out.println("consensus-node: stopping (" + e.getMessage() + ")");
                 }
-                dp.close(); // stops the threads, detaches XDP and tcx, unloads
+                dp.close(); // stops the threads, detaches XDP and tcx, unloads; pinned: leaves it running
                 close(r1);
                 close(r2);
                 probes.interrupt();
-                out.println("consensus-node: detached from " + a.iface());
+                out.println(dp.pinned() ? "consensus-node: left the data plane running, pinned at " + dp.pinDir()
+                        : "consensus-node: detached from " + a.iface());
                 out.flush();
                 stopped.countDown();
             }, "xps-vr-shutdown"));
@@ -368,11 +429,30 @@ public final class DataPlaneNodeMain {
                 }
             }
         } catch (RuntimeException | IOException e) {
-            dp.close();
+            if (dp.pinned() && !dp.adopted()) {
+                dp.unload(); // this run pinned it: a start that failed leaves nothing behind
+            } else {
+                dp.close(); // an adopted data plane keeps running as it was
+            }
             close(replies);
             close(replication);
             throw e;
         }
+    }
+
+    /** The same members (addresses and MACs, in order). */
+    static boolean sameMembers(Group a, Group b) {
+        if (a.size() != b.size()) {
+            return false;
+        }
+        for (int i = 0; i < a.size(); i++) {
+            Member x = a.members().get(i);
+            Member y = b.members().get(i);
+            if (!x.address().equals(y.address()) || !java.util.Arrays.equals(x.mac(), y.mac())) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Answers the requests the data plane did not order (PROBE) while this member leads; drops the rest. */

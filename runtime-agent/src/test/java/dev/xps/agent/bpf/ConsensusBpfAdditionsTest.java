@@ -54,6 +54,9 @@ class ConsensusBpfAdditionsTest {
                     try {
                         assertEquals(LinkInfo.TYPE_TCX, link.info().type());
                         assertEquals(prog.id(), link.info().programId());
+                        assertEquals(ifindex, link.info().ifindex(), "a tcx link's interface");
+                        assertEquals(type.value(), link.info().attachType(), "a tcx link's attach type");
+                        assertFalse(link.info().isDetached());
                         // ingress sees datagrams sent to the namespace; egress those it sends
                         send(socket, to, ns, subnet + ".1", type);
                         assertTrue(Kernel.eventually(Duration.ofSeconds(5), () -> count(counts) >= 1),

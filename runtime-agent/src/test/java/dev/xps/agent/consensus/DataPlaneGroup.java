@@ -44,6 +44,12 @@ final class DataPlaneGroup implements AutoCloseable {
 
     final VrNet net;
     final Group group;
+    /** Null, or where member {@code i}'s data plane is pinned: {@code pinRoot/m<i>} (removed by {@link #close()}). */
+    final Path pinRoot;
+    private final Path manifest;
+    private final ConsensusDataPlane.Options options;
+    /** Members whose host library was closed leaving the pinned data plane running ({@link #leaveRunning}). */
+    final Set<Integer> hostless = ConcurrentHashMap.newKeySet();
     final List<ConsensusDataPlane> planes = new ArrayList<>();
     final List<ConsensusEndToEndTest.Timestamps> services = new ArrayList<>();
     private final List<AutoCloseable> owned = new ArrayList<>();
@@ -63,26 +69,33 @@ final class DataPlaneGroup implements AutoCloseable {
     DataPlaneGroup(int n, ConsensusDataPlane.Options options,
                    java.util.function.IntFunction<? extends ConsensusEndToEndTest.Timestamps> serviceOf)
             throws IOException {
-        Path manifest = manifest(n);
+        this(n, options, serviceOf, null);
+    }
+
+    /**
+     * As above; with a {@code pinRoot} every member's data plane is pinned under {@code pinRoot/m<i>}
+     * ({@link ConsensusDataPlane.Options#pinDir()}), and {@link #close()} unloads them and removes the root.
+     */
+    DataPlaneGroup(int n, ConsensusDataPlane.Options options,
+                   java.util.function.IntFunction<? extends ConsensusEndToEndTest.Timestamps> serviceOf, Path pinRoot)
+            throws IOException {
+        this.manifest = manifest(n);
+        this.options = options;
+        this.pinRoot = pinRoot;
         this.net = new VrNet(n);
         boolean ok = false;
         try {
             this.group = net.group(0, ConsensusEndToEndTest.PORT);
             for (int i = 0; i < n; i++) {
-                ConsensusDataPlane plane = ConsensusDataPlane.load(manifest, null, options);
+                ConsensusDataPlane plane = ConsensusDataPlane.load(manifest, null, options(i));
                 planes.add(plane);
                 plane.updateReplica(group, i);
                 plane.attach(net.memberNs.get(i), net.memberIf(i));
-                ChannelFactory sockets = channels(net.memberNs.get(i));
-                DatagramChannel onPortP = sockets.open(new InetSocketAddress(net.ip(i), group.port()));
-                owned.add(onPortP);
-                DatagramChannel forRetransmission = sockets.open(new InetSocketAddress(net.ip(i),
-                        group.replicationPort()));
-                owned.add(forRetransmission);
-                memberSockets.add(List.of(onPortP, forRetransmission));
+                List<DatagramChannel> s = openSockets(i);
+                memberSockets.add(List.copyOf(s));
                 ConsensusEndToEndTest.Timestamps service = serviceOf.apply(i);
                 services.add(service);
-                plane.start(service, onPortP, forRetransmission);
+                plane.start(service, s.get(0), s.get(1));
             }
             ok = true;
         } finally {
@@ -90,6 +103,64 @@ final class DataPlaneGroup implements AutoCloseable {
                 close();
             }
         }
+    }
+
+    /** Member {@code i}'s options: the group's, pinned under {@code pinRoot/m<i>} when the group is pinned. */
+    ConsensusDataPlane.Options options(int i) {
+        return pinRoot == null ? options : options.withPinDir(pinDir(i));
+    }
+
+    Path pinDir(int i) {
+        return pinRoot.resolve("m" + i);
+    }
+
+    Path manifest() {
+        return manifest;
+    }
+
+    /** Member {@code i}'s reply socket (port P) and replication socket (P + 1), in its namespace. */
+    private List<DatagramChannel> openSockets(int i) throws IOException {
+        ChannelFactory sockets = channels(net.memberNs.get(i));
+        DatagramChannel onPortP = sockets.open(new InetSocketAddress(net.ip(i), group.port()));
+        owned.add(onPortP);
+        DatagramChannel forRetransmission = sockets.open(new InetSocketAddress(net.ip(i), group.replicationPort()));
+        owned.add(forRetransmission);
+        return List.of(onPortP, forRetransmission);
+    }
+
+    /**
+     * Member {@code i}'s host process "exits": its host library is closed leaving the pinned data plane running
+     * ({@link ConsensusDataPlane#close()} of a pinned plane) and its sockets are closed. Its programs stay attached.
+     */
+    void leaveRunning(int i) {
+        ConsensusDataPlane p = planes.get(i);
+        if (!p.pinned()) {
+            throw new IllegalStateException("member " + i + " is not pinned");
+        }
+        hostless.add(i);
+        p.close();
+        for (AutoCloseable c : memberSockets.get(i)) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                // closing
+            }
+        }
+    }
+
+    /**
+     * A new host process for member {@code i}: re-adopts its pins ({@link ConsensusDataPlane#adopt}), opens new
+     * sockets and {@link ConsensusDataPlane#resume resumes} with {@code fresh} (an empty service).
+     */
+    dev.xps.consensus.RecoveryReport readopt(int i, ConsensusEndToEndTest.Timestamps fresh, Duration limit)
+            throws IOException {
+        ConsensusDataPlane p = ConsensusDataPlane.adopt(manifest, null, options(i));
+        planes.set(i, p);
+        services.set(i, fresh);
+        hostless.remove(i);
+        List<DatagramChannel> s = openSockets(i);
+        memberSockets.set(i, List.copyOf(s));
+        return p.resume((dev.xps.consensus.RecoverableService) fresh, 0, s.get(0), s.get(1), limit);
     }
 
     /** The timestamp sample's manifest with {@code replicas n;} (the sample itself declares 3). */
@@ -309,8 +380,8 @@ final class DataPlaneGroup implements AutoCloseable {
     String describe() {
         StringBuilder s = new StringBuilder();
         for (int i = 0; i < planes.size(); i++) {
-            if (dead.contains(i)) {
-                s.append("\n  member ").append(i).append(": dead");
+            if (dead.contains(i) || hostless.contains(i)) {
+                s.append("\n  member ").append(i).append(dead.contains(i) ? ": dead" : ": no host (pinned)");
                 continue;
             }
             s.append("\n  member ").append(i).append(": view ").append(planes.get(i).group().view())
@@ -329,8 +400,17 @@ final class DataPlaneGroup implements AutoCloseable {
             }
         }
         for (int i = 0; i < planes.size(); i++) {
-            if (!dead.contains(i)) {
-                planes.get(i).close(); // stops delivery first: nothing sends on the sockets closed next
+            if (dead.contains(i)) {
+                continue;
+            }
+            try {
+                if (hostless.contains(i)) {
+                    ConsensusDataPlane.unload(pinDir(i), manifest, null);
+                } else {
+                    planes.get(i).unload(); // stops delivery first: nothing sends on the sockets closed next
+                }
+            } catch (RuntimeException e) {
+                System.err.println("WARNING: member " + i + ": " + e);
             }
         }
         for (AutoCloseable c : owned) {
@@ -341,5 +421,8 @@ final class DataPlaneGroup implements AutoCloseable {
             }
         }
         net.close();
+        if (pinRoot != null) {
+            Kernel.deleteTree(pinRoot); // whatever a failed unload left (a dead member's pins, a test's own)
+        }
     }
 }

@@ -80,6 +80,11 @@ class DataPlaneNodeMainTest {
         assertUsage(xps("consensus-node", "art", "--members", M, "--macs", MACS, "--index", "3",
                 "--interface", "eth0"), "--index must be 0..2, got 3", "consensus-node");
 
+        assertUsage(xps("consensus-node", "art", "--unload"), "--unload needs --pin DIR", "consensus-node");
+        assertUsage(xps(node("--pin", "/sys/fs/bpf/xps/vr", "--unload")), "--unload takes only ARTIFACT_DIR, --pin DIR",
+                "consensus-node");
+        assertUsage(xps(node("--pin")), "missing value for --pin", "consensus-node");
+
         assertUsage(xps("consensus-readback"), "missing ARTIFACT_DIR", "consensus-readback");
         assertUsage(xps("consensus-readback", "art", "--entries", "0"), "--entries must be 1..", "consensus-readback");
         assertUsage(xps("consensus-readback", "art", "--reps", "x"), "--reps needs a number", "consensus-readback");
@@ -136,5 +141,13 @@ class DataPlaneNodeMainTest {
         assertEquals(3, g.members().get(2).mac()[5]);
         assertEquals(65_536, a.logCapacity());
         assertEquals(dev.xps.agent.bpf.XdpMode.GENERIC, a.xdpMode());
+        assertEquals(null, a.pin());
+        DataPlaneNodeMain.Args pinned = DataPlaneNodeMain.parse(List.of("art", "--members", M, "--macs", MACS,
+                "--index", "0", "--interface", "veth0", "--pin", "/sys/fs/bpf/xps/vr-m0"));
+        assertEquals(Path.of("/sys/fs/bpf/xps/vr-m0"), pinned.pin());
+        assertFalse(pinned.unload());
+        DataPlaneNodeMain.Args unload = DataPlaneNodeMain.parse(List.of("art", "--pin", "/sys/fs/bpf/xps/vr-m0",
+                "--unload"));
+        assertTrue(unload.unload());
     }
 }
