@@ -156,7 +156,7 @@ int comp_xdp(struct xdp_md *ctx)
 	struct xps_scratch *s;
 	int action;
 
-	if (xps_parse_udp4(ctx, &f))
+	if (xps_parse_udp(ctx, &f))
 		return XDP_PASS;
 	if (!(comp_port_matches(&f)))
 		return XDP_PASS;

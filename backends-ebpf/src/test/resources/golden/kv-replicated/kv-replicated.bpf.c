@@ -219,7 +219,7 @@ int requests_xdp(struct xdp_md *ctx)
 	struct xps_scratch *s;
 	int action;
 
-	if (xps_parse_udp4(ctx, &f))
+	if (xps_parse_udp(ctx, &f))
 		return XDP_PASS;
 	if (!(bpf_ntohs(f.dport) == 9100))
 		return XDP_PASS;

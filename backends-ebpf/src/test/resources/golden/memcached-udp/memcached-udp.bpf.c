@@ -231,7 +231,7 @@ int get_xdp(struct xdp_md *ctx)
 	struct xps_scratch *s;
 	int action;
 
-	if (xps_parse_udp4(ctx, &f))
+	if (xps_parse_udp(ctx, &f))
 		return XDP_PASS;
 	if (!(bpf_ntohs(f.dport) == 11211))
 		return XDP_PASS;

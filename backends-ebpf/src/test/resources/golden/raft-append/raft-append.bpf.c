@@ -318,7 +318,7 @@ int append_entries_xdp(struct xdp_md *ctx)
 	struct xps_scratch *s;
 	int action;
 
-	if (xps_parse_udp4(ctx, &f))
+	if (xps_parse_udp(ctx, &f))
 		return XDP_PASS;
 	if (!(bpf_ntohs(f.dport) == 7100))
 		return XDP_PASS;

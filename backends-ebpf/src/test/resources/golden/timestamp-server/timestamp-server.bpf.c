@@ -169,7 +169,7 @@ int requests_xdp(struct xdp_md *ctx)
 	struct xps_scratch *s;
 	int action;
 
-	if (xps_parse_udp4(ctx, &f))
+	if (xps_parse_udp(ctx, &f))
 		return XDP_PASS;
 	if (!(bpf_ntohs(f.dport) == 9000))
 		return XDP_PASS;

@@ -330,10 +330,17 @@ final class CGenerator {
         return String.join(" && ", parts);
     }
 
+    /**
+     * The XDP entry's test on a parsed datagram ({@code f}, IPv4 or IPv6). As for TCP, ports match both families and
+     * {@code from}/{@code to} (IPv4 prefixes) make the predicate match IPv4 datagrams only.
+     */
     private static String udpPredicate(Predicate p) {
         List<String> parts = new ArrayList<>();
         parts.add(range("bpf_ntohs(f.dport)", p.dstPort()));
         p.srcPort().ifPresent(r -> parts.add(range("bpf_ntohs(f.sport)", r)));
+        if (p.srcAddress().isPresent() || p.dstAddress().isPresent()) {
+            parts.add("xps_udp_is_ipv4(&f)");
+        }
         p.srcAddress().ifPresent(a -> parts.add(prefix("bpf_ntohl(f.saddr)", a)));
         p.dstAddress().ifPresent(a -> parts.add(prefix("bpf_ntohl(f.daddr)", a)));
         return String.join(" && ", parts);

@@ -193,7 +193,7 @@ public final class CompositeGenerator {
         List<Object> programs = Json.array();
         if (!tcp) {
             programs.add(Manifest.program(e + "_xdp", "xdp", "xdp", "interface",
-                    "Ethernet/IPv4/UDP datagrams to the configured port; runs the handlers, answers with XDP_TX"));
+                    "Ethernet/IPv4 or IPv6/UDP datagrams to the configured port; runs the handlers, answers with XDP_TX"));
         } else {
             programs.add(Manifest.program(e + "_sockops", "sockops", "sock_ops", "cgroup",
                     "on passively established connections to the configured port, adds the socket to " + e

@@ -81,7 +81,7 @@ final class Manifest {
             o.put("sockhash", name(e.socks()));
         } else {
             programs.add(program(e.xdpProg(), "xdp", "xdp", "interface",
-                    "Ethernet/IPv4/UDP datagrams that match the predicate; answers with XDP_TX"));
+                    "Ethernet/IPv4 or IPv6/UDP datagrams that match the predicate; answers with XDP_TX"));
         }
         o.put("programs", programs);
         Map<String, Object> handlers = Json.object();

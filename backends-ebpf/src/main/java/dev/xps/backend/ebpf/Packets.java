@@ -6,14 +6,16 @@ import java.util.Arrays;
 import java.util.Optional;
 
 /**
- * Ethernet / IPv4 / UDP frames for the XDP test runs: a request that matches an entry point's
- * predicate, and the checks a reply must pass (addresses and ports swapped, valid checksums,
- * exactly the expected payload).
+ * Ethernet / IPv4 / UDP and Ethernet / IPv6 / UDP frames for the XDP test runs: a request that matches an
+ * entry point's predicate, and the checks a reply must pass (addresses and ports swapped, valid checksums,
+ * exactly the expected payload). The checksums are computed here, independently of the runtime's.
  */
 final class Packets {
     static final byte[] CLIENT_MAC = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
     static final byte[] SERVER_MAC = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
     static final int HEADERS = 14 + 20 + 8;
+    static final int HEADERS6 = 14 + 40 + 8;
+    static final int NEXT_UDP = 17;
 
     private Packets() {}
 
@@ -125,6 +127,128 @@ final class Packets {
 
     static byte[] payloadOf(byte[] reply) {
         return Arrays.copyOfRange(reply, Math.min(HEADERS, reply.length), reply.length);
+    }
+
+    // ------------------------------------------------------------------ IPv6
+
+    /** The client and server ends of an IPv6 datagram; addresses are 16 bytes. */
+    record Flow6(byte[] clientIp, byte[] serverIp, int clientPort, int serverPort) {
+        Flow6 {
+            if (clientIp.length != 16 || serverIp.length != 16) {
+                throw new IllegalArgumentException("IPv6 addresses are 16 bytes");
+            }
+        }
+
+        /** fd00::2 to fd00::1 on the predicate's ports (IPv6 has no address predicates). */
+        static Flow6 matching(Predicate p) {
+            int clientPort = p.srcPort().map(r -> r.low()).orElse(40_000);
+            return new Flow6(ula(2), ula(1), clientPort, p.dstPort().low());
+        }
+
+        @Override
+        public String toString() {
+            return "Flow6[" + java.util.HexFormat.of().formatHex(clientIp) + " " + clientPort + " -> "
+                    + java.util.HexFormat.of().formatHex(serverIp) + " " + serverPort + "]";
+        }
+    }
+
+    /** fd00::{@code host}. */
+    static byte[] ula(int host) {
+        byte[] a = new byte[16];
+        a[0] = (byte) 0xFD;
+        a[14] = (byte) (host >>> 8);
+        a[15] = (byte) host;
+        return a;
+    }
+
+    /** An Ethernet / IPv6 / UDP request (traffic class 0, flow label 0x12345, hop limit 64). */
+    static byte[] request6(Flow6 f, byte[] payload) {
+        byte[] p = new byte[HEADERS6 + payload.length];
+        System.arraycopy(SERVER_MAC, 0, p, 0, 6);
+        System.arraycopy(CLIENT_MAC, 0, p, 6, 6);
+        p[12] = (byte) 0x86;
+        p[13] = (byte) 0xDD;
+        put32(p, 14, 0x6001_2345L);
+        put16(p, 18, 8 + payload.length);
+        p[20] = NEXT_UDP;
+        p[21] = 64;
+        System.arraycopy(f.clientIp(), 0, p, 22, 16);
+        System.arraycopy(f.serverIp(), 0, p, 38, 16);
+        int at = 54;
+        put16(p, at, f.clientPort());
+        put16(p, at + 2, f.serverPort());
+        put16(p, at + 4, 8 + payload.length);
+        System.arraycopy(payload, 0, p, HEADERS6, payload.length);
+        int check = ~sum(p, at, 8 + payload.length, pseudo6(f.clientIp(), f.serverIp(), 8 + payload.length)) & 0xFFFF;
+        put16(p, at + 6, check == 0 ? 0xFFFF : check);
+        return p;
+    }
+
+    /**
+     * A request as {@link #request6} makes it, with a {@code size}-byte extension header of type {@code next}
+     * (a hop-by-hop options, routing, fragment ... header) between the IPv6 and the UDP header.
+     */
+    static byte[] request6WithExtension(Flow6 f, byte[] payload, int next, int size) {
+        byte[] plain = request6(f, payload);
+        byte[] p = new byte[plain.length + size];
+        System.arraycopy(plain, 0, p, 0, 54);
+        System.arraycopy(plain, 54, p, 54 + size, plain.length - 54);
+        put16(p, 18, size + 8 + payload.length);
+        p[20] = (byte) next;
+        p[54] = NEXT_UDP;                   // the extension's own next header: UDP
+        p[55] = (byte) (size / 8 - 1);      // its length in 8-byte units, less the first (0 for a fragment header)
+        return p;
+    }
+
+    /** The IPv6 pseudo-header's sum (RFC 8200 8.1): addresses, upper-layer length, next header. */
+    private static long pseudo6(byte[] src, byte[] dst, int udpLength) {
+        long s = 0;
+        for (int i = 0; i < 16; i += 2) {
+            s += get16(src, i) + get16(dst, i);
+        }
+        return s + udpLength + NEXT_UDP;
+    }
+
+    /**
+     * What is wrong with {@code reply} as the IPv6 answer to a request of flow {@code f}; empty when it is right
+     * (the payload itself is compared by the caller).
+     */
+    static Optional<String> checkReply6(Flow6 f, byte[] reply, byte[] payload) {
+        if (reply.length < HEADERS6) {
+            return Optional.of("the reply is " + reply.length + " bytes, shorter than its headers");
+        }
+        if (!Arrays.equals(reply, 0, 6, CLIENT_MAC, 0, 6) || !Arrays.equals(reply, 6, 12, SERVER_MAC, 0, 6)) {
+            return Optional.of("the reply's MAC addresses are not the request's, swapped");
+        }
+        if (get16(reply, 12) != 0x86DD || (reply[14] & 0xF0) != 0x60 || (reply[20] & 0xFF) != NEXT_UDP) {
+            return Optional.of("the reply is not IPv6 (no extension headers) / UDP");
+        }
+        if ((reply[21] & 0xFF) != 64) {
+            return Optional.of("the reply's hop limit is " + (reply[21] & 0xFF) + ", not 64");
+        }
+        if (!Arrays.equals(reply, 22, 38, f.serverIp(), 0, 16) || !Arrays.equals(reply, 38, 54, f.clientIp(), 0, 16)) {
+            return Optional.of("the reply's IPv6 addresses are not the request's, swapped");
+        }
+        if (get16(reply, 54) != f.serverPort() || get16(reply, 56) != f.clientPort()) {
+            return Optional.of("the reply's ports are not the request's, swapped");
+        }
+        int ipPayload = get16(reply, 18);
+        int udpLength = get16(reply, 58);
+        if (ipPayload != reply.length - 54 || udpLength != reply.length - 54 || udpLength != 8 + payload.length) {
+            return Optional.of("the reply's lengths (IPv6 payload " + ipPayload + ", UDP " + udpLength
+                    + ") do not match its " + reply.length + " bytes");
+        }
+        if (get16(reply, 60) == 0) {
+            return Optional.of("the reply has no UDP checksum (0, invalid over IPv6)");
+        }
+        if (sum(reply, 54, udpLength, pseudo6(f.serverIp(), f.clientIp(), udpLength)) != 0xFFFF) {
+            return Optional.of("the reply's UDP checksum is wrong");
+        }
+        return Optional.empty();
+    }
+
+    static byte[] payloadOf6(byte[] reply) {
+        return Arrays.copyOfRange(reply, Math.min(HEADERS6, reply.length), reply.length);
     }
 
     private static void put16(byte[] p, int at, int v) {

@@ -1010,18 +1010,27 @@ static __always_inline int xps_arm_verdict(struct xps_scratch *s, __u32 verdict)
 
 /* ------------------------------------------------------------------ UDP (XDP) */
 
-/* What the reply to a datagram needs from the request's headers. */
+/* What the reply to a datagram needs from the request's headers. An IPv6 datagram's addresses are not
+ * copied here: the reply reads them from the request's own header (still intact then), so the flow, which
+ * every entry program zeroes and fills, is as small as for IPv4 alone (saddr and daddr stay 0). */
 struct xps_udp_flow {
 	__u8 src_mac[ETH_ALEN];
 	__u8 dst_mac[ETH_ALEN];
-	__be32 saddr;
-	__be32 daddr;
+	__be32 saddr;		/* IPv4 only */
+	__be32 daddr;		/* IPv4 only */
 	__be16 sport;
 	__be16 dport;
-	__u8 tos;
+	__u8 tos;		/* IPv4 TOS, IPv6 traffic class */
+	__u8 ipv6;		/* 0: Ethernet / IPv4, 1: Ethernet / IPv6 (the IPv6 header at byte 14) */
 	__u32 payload_off;
 	__u32 payload_len;
 };
+
+/* Address predicates (from, to) are IPv4 prefixes: they match IPv4 datagrams only. */
+static __always_inline int xps_udp_is_ipv4(const struct xps_udp_flow *f)
+{
+	return !f->ipv6;
+}
 
 /* Ethernet / IPv4 (options allowed, no fragments) / UDP. Returns 0 when the packet is one. */
 static __always_inline int xps_parse_udp4(struct xdp_md *ctx, struct xps_udp_flow *f)
@@ -1063,6 +1072,69 @@ static __always_inline int xps_parse_udp4(struct xdp_md *ctx, struct xps_udp_flo
 	return 0;
 }
 
+/* The fixed IPv6 header (struct ipv6hdr of linux/ipv6.h, without its bitfields). */
+struct xps_ip6hdr {
+	__be32 vtc_flow;	/* version 4 bits, traffic class 8, flow label 20 */
+	__be16 payload_len;
+	__u8 nexthdr;
+	__u8 hop_limit;
+	__be32 saddr[4];
+	__be32 daddr[4];
+};
+
+/* Ethernet / IPv6 / UDP: the UDP header right after the fixed header (no extension headers, so
+ * no fragments either), a UDP length within the IPv6 payload, a checksum (0 is not allowed over
+ * IPv6: the kernel drops such a datagram, and so does this path, by passing it). Returns 0 when
+ * the packet is one. */
+static __always_inline int xps_parse_udp6(struct xdp_md *ctx, struct xps_udp_flow *f)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct xps_ip6hdr *ip6;
+	struct udphdr *udp;
+	__u32 ulen, plen, head;
+
+	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IPV6))
+		return -1;
+	ip6 = (void *)(eth + 1);
+	udp = (void *)(ip6 + 1);
+	if ((void *)(udp + 1) > data_end || ip6->nexthdr != IPPROTO_UDP
+	    || (ip6->vtc_flow & bpf_htonl(0xf0000000)) != bpf_htonl(0x60000000) || udp->check == 0)
+		return -1;
+	ulen = bpf_ntohs(udp->len);
+	plen = bpf_ntohs(ip6->payload_len);
+	if (ulen < sizeof(*udp) || plen < ulen
+	    || sizeof(*eth) + sizeof(*ip6) + plen > bpf_xdp_get_buff_len(ctx))
+		return -1;
+	__builtin_memcpy(f->src_mac, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(f->dst_mac, eth->h_dest, ETH_ALEN);
+	f->sport = udp->source;
+	f->dport = udp->dest;
+	head = bpf_ntohl(ip6->vtc_flow);
+	f->tos = head >> 20;
+	f->ipv6 = 1;
+	f->payload_off = sizeof(*eth) + sizeof(*ip6) + sizeof(*udp);
+	f->payload_len = ulen - sizeof(*udp);
+	return 0;
+}
+
+/* Ethernet / IPv4 or IPv6 / UDP (xps_parse_udp4, xps_parse_udp6). Returns 0 when the packet is one. */
+static __always_inline int xps_parse_udp(struct xdp_md *ctx, struct xps_udp_flow *f)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end)
+		return -1;
+	if (eth->h_proto == bpf_htons(ETH_P_IP))
+		return xps_parse_udp4(ctx, f);
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6))
+		return xps_parse_udp6(ctx, f);
+	return -1;
+}
+
 static __always_inline __u16 xps_csum_fold(__u64 sum)
 {
 	sum = (sum & 0xffff) + (sum >> 16);
@@ -1078,6 +1150,13 @@ struct xps_reply_hdr {
 	struct udphdr udp;
 } __attribute__((packed));
 
+/* The reply's headers over IPv6: Ethernet, IPv6 without extension headers, UDP. */
+struct xps_reply6_hdr {
+	struct ethhdr eth;
+	struct xps_ip6hdr ip;
+	struct udphdr udp;
+} __attribute__((packed));
+
 /* The ones'-complement sum of n 16-bit words at p (n a constant), in the words' own byte order: the
  * checksum comes out in network order when the words are (RFC 1071's byte-order independence). */
 static __always_inline __u32 xps_csum_words(const void *p, __u32 n)
@@ -1090,38 +1169,66 @@ static __always_inline __u32 xps_csum_words(const void *p, __u32 n)
 	return sum;
 }
 
+/* The reply's headers, built on the stack then written into the packet. */
+union xps_reply_buf {
+	struct xps_reply_hdr h4;
+	struct xps_reply6_hdr h6;
+	__u16 w[32];
+};
+
 #define XPS_REPLY_UNCHANGED (-1)	/* no room to resize: the request is intact */
 #define XPS_REPLY_BROKEN (-2)		/* resized but not rewritten (not expected to happen) */
 
-/* Turns the request in ctx into the reply: the response from s->resp, addresses and ports
- * swapped, both checksums computed. Returns 0 or XPS_REPLY_*.
- * The headers' checksums are summed here (a few additions); only the response goes through
- * bpf_csum_diff. The headers are written into the packet directly, the response with
- * bpf_xdp_store_bytes (its length is not a constant). */
-static __always_inline int xps_xdp_reply(struct xdp_md *ctx, const struct xps_udp_flow *f, struct xps_scratch *s)
+/* Resizes the packet in ctx to want bytes: at the tail, or at the head when the tail has no room.
+ * Returns 0 or XPS_REPLY_UNCHANGED. */
+static __always_inline int xps_xdp_resize(struct xdp_md *ctx, __u32 want)
 {
-	union {
-		struct xps_reply_hdr h;
-		__u16 w[22];
-	} u = {};
-	struct xps_reply_hdr *h = &u.h;
-	void *data, *data_end;
-	__u32 len = s->resp_len;
-	__u32 want, have;
-	__u64 sum;
+	__u32 have = bpf_xdp_get_buff_len(ctx);
 
-	if (len > XPS_RESPONSE)
-		return XPS_REPLY_UNCHANGED;
-	want = sizeof(*h) + len;
-	have = bpf_xdp_get_buff_len(ctx);
 	if (want > have) {
-		/* grow at the tail, or at the head when the tail has no room */
 		if (bpf_xdp_adjust_tail(ctx, want - have) && bpf_xdp_adjust_head(ctx, -(int)(want - have)))
 			return XPS_REPLY_UNCHANGED;
 	} else if (want < have) {
 		if (bpf_xdp_adjust_tail(ctx, -(int)(have - want)))
 			return XPS_REPLY_UNCHANGED;
 	}
+	return 0;
+}
+
+/* Adds the response's len bytes (s->resp) to sum: in 512-byte pieces (what bpf_csum_diff takes),
+ * the last one zero-padded to a multiple of 4. */
+static __always_inline __u64 xps_csum_resp(struct xps_scratch *s, __u32 len, __u64 sum)
+{
+	for (__u32 i = 0; i < 4; i++)
+		s->resp[(len + i) & XPS_RMASK] = 0;
+	for (__u32 off = 0; off < XPS_RESPONSE; off += 512) {
+		__u32 piece;
+
+		if (off >= len)
+			break;
+		piece = len - off < 512 ? (len - off + 3) & ~3u : 512;
+		if (piece > 512)
+			piece = 512;
+		sum = bpf_csum_diff(NULL, 0, (__be32 *)&s->resp[off], piece, (__wsum)sum);	/* sum < 2^32 */
+	}
+	return sum;
+}
+
+/* xps_xdp_reply for an IPv4 request. */
+static __always_inline int xps_xdp_reply4(struct xdp_md *ctx, const struct xps_udp_flow *f, struct xps_scratch *s)
+{
+	union xps_reply_buf b;
+	struct xps_reply_hdr *h = &b.h4;
+	__u16 *w = b.w;
+	void *data, *data_end;
+	__u32 len = s->resp_len;
+	__u64 sum;
+
+	if (len > XPS_RESPONSE)
+		return XPS_REPLY_UNCHANGED;
+	if (xps_xdp_resize(ctx, sizeof(*h) + len))
+		return XPS_REPLY_UNCHANGED;
+	__builtin_memset(h, 0, sizeof(*h));
 
 	__builtin_memcpy(h->eth.h_dest, f->src_mac, ETH_ALEN);
 	__builtin_memcpy(h->eth.h_source, f->dst_mac, ETH_ALEN);
@@ -1135,27 +1242,15 @@ static __always_inline int xps_xdp_reply(struct xdp_md *ctx, const struct xps_ud
 	h->ip.saddr = f->daddr;
 	h->ip.daddr = f->saddr;
 	/* the IPv4 header is words 7..16 of the 42 bytes (check is still 0) */
-	h->ip.check = xps_csum_fold(xps_csum_words(&u.w[7], 10));
+	h->ip.check = xps_csum_fold(xps_csum_words(&w[7], 10));
 	h->udp.source = f->dport;
 	h->udp.dest = f->sport;
 	h->udp.len = bpf_htons(sizeof(h->udp) + len);
 
 	/* UDP checksum: the pseudo-header (addresses, protocol, UDP length) and the UDP header (words
-	 * 17..20), then the response in 512-byte pieces (what bpf_csum_diff takes), the last one
-	 * zero-padded to a multiple of 4 */
-	sum = xps_csum_words(&u.w[13], 4) + bpf_htons(IPPROTO_UDP) + h->udp.len + xps_csum_words(&u.w[17], 4);
-	for (__u32 i = 0; i < 4; i++)
-		s->resp[(len + i) & XPS_RMASK] = 0;
-	for (__u32 off = 0; off < XPS_RESPONSE; off += 512) {
-		__u32 piece;
-
-		if (off >= len)
-			break;
-		piece = len - off < 512 ? (len - off + 3) & ~3u : 512;
-		if (piece > 512)
-			piece = 512;
-		sum = bpf_csum_diff(NULL, 0, (__be32 *)&s->resp[off], piece, (__wsum)sum);	/* sum < 2^32 */
-	}
+	 * 17..20), then the response */
+	sum = xps_csum_words(&w[13], 4) + bpf_htons(IPPROTO_UDP) + h->udp.len + xps_csum_words(&w[17], 4);
+	sum = xps_csum_resp(s, len, sum);
 	h->udp.check = xps_csum_fold(sum);
 	if (h->udp.check == 0)
 		h->udp.check = 0xffff;
@@ -1166,13 +1261,87 @@ static __always_inline int xps_xdp_reply(struct xdp_md *ctx, const struct xps_ud
 		__u16 *to = data;
 
 		for (__u32 i = 0; i < 21; i++)
-			to[i] = u.w[i];
+			to[i] = w[i];
 	} else if (bpf_xdp_store_bytes(ctx, 0, h, sizeof(*h))) {
 		return XPS_REPLY_BROKEN;
 	}
 	if (len > 0 && bpf_xdp_store_bytes(ctx, sizeof(*h), s->resp, len))
 		return XPS_REPLY_BROKEN;
 	return 0;
+}
+
+/* xps_xdp_reply for an IPv6 request: a fixed header without extension headers, hop limit 64, the
+ * request's traffic class, flow label 0; the addresses are read from the request before it is resized.
+ * A function of its own (a BPF-to-BPF call): inlined, its stack would be the entry program's, which a
+ * tail call limits (256 bytes with the frames below it), and the IPv4 path would pay for its spills. */
+static __noinline int xps_xdp_reply6(struct xdp_md *ctx, const struct xps_udp_flow *f, struct xps_scratch *s)
+{
+	union xps_reply_buf b;
+	struct xps_reply6_hdr *h = &b.h6;
+	__u16 *w = b.w;
+	struct xps_ip6hdr *req;
+	void *data, *data_end;
+	__u32 len = s->resp_len;
+	__u64 sum;
+
+	if (len > XPS_RESPONSE)
+		return XPS_REPLY_UNCHANGED;
+	__builtin_memset(h, 0, sizeof(*h));
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	req = data + sizeof(struct ethhdr);
+	if ((void *)(req + 1) > data_end)
+		return XPS_REPLY_UNCHANGED;
+	__builtin_memcpy(h->ip.saddr, req->daddr, 16);
+	__builtin_memcpy(h->ip.daddr, req->saddr, 16);
+	if (xps_xdp_resize(ctx, sizeof(*h) + len))
+		return XPS_REPLY_UNCHANGED;
+
+	__builtin_memcpy(h->eth.h_dest, f->src_mac, ETH_ALEN);
+	__builtin_memcpy(h->eth.h_source, f->dst_mac, ETH_ALEN);
+	h->eth.h_proto = bpf_htons(ETH_P_IPV6);
+	h->ip.vtc_flow = bpf_htonl(0x60000000 | ((__u32)f->tos << 20));
+	h->ip.payload_len = bpf_htons(sizeof(h->udp) + len);
+	h->ip.nexthdr = IPPROTO_UDP;
+	h->ip.hop_limit = 64;
+	h->udp.source = f->dport;
+	h->udp.dest = f->sport;
+	h->udp.len = h->ip.payload_len;
+
+	/* UDP checksum (RFC 8200 8.1): the pseudo-header (addresses, words 11..26; upper-layer length,
+	 * whose upper 16 bits are 0; next header) and the UDP header (words 27..30), then the response.
+	 * Never 0: over IPv6 0 is not "no checksum" but invalid. */
+	sum = xps_csum_words(&w[11], 16) + bpf_htons(IPPROTO_UDP) + h->udp.len + xps_csum_words(&w[27], 4);
+	sum = xps_csum_resp(s, len, sum);
+	h->udp.check = xps_csum_fold(sum);
+	if (h->udp.check == 0)
+		h->udp.check = 0xffff;
+
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (data + sizeof(*h) <= data_end) {
+		__u16 *to = data;
+
+		for (__u32 i = 0; i < 31; i++)
+			to[i] = w[i];
+	} else if (bpf_xdp_store_bytes(ctx, 0, h, sizeof(*h))) {
+		return XPS_REPLY_BROKEN;
+	}
+	if (len > 0 && bpf_xdp_store_bytes(ctx, sizeof(*h), s->resp, len))
+		return XPS_REPLY_BROKEN;
+	return 0;
+}
+
+/* Turns the request in ctx into the reply: the response from s->resp, MACs, addresses and ports
+ * swapped, the checksums computed (IPv4: header and UDP; IPv6: UDP). Returns 0 or XPS_REPLY_*.
+ * The headers' checksums are summed here (a few additions); only the response goes through
+ * bpf_csum_diff. The headers are written into the packet directly, the response with
+ * bpf_xdp_store_bytes (its length is not a constant). */
+static __always_inline int xps_xdp_reply(struct xdp_md *ctx, const struct xps_udp_flow *f, struct xps_scratch *s)
+{
+	if (f->ipv6)
+		return xps_xdp_reply6(ctx, f, s);
+	return xps_xdp_reply4(ctx, f, s);
 }
 
 #endif /* XPS_RUNTIME_H */

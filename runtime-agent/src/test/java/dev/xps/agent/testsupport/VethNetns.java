@@ -17,10 +17,11 @@ public final class VethNetns implements AutoCloseable {
     public final String nsIf;
     public final String hostIp;
     public final String nsIp;
+    private final int subnet;
 
     public VethNetns() {
         String id = Kernel.uniqueSuffix();
-        int subnet = 1 + new SecureRandom().nextInt(250);
+        this.subnet = 1 + new SecureRandom().nextInt(250);
         this.netns = "xpsagent-" + id;
         this.hostIf = "xpsagent-" + id;            // 15 characters: the interface-name limit
         this.nsIf = "xpsa-" + id + "-p";
@@ -41,6 +42,19 @@ public final class VethNetns implements AutoCloseable {
                 close();
             }
         }
+    }
+
+    /**
+     * Adds IPv6 addresses to both ends: {@code fd00:5a:N::1/64} outside, {@code fd00:5a:N::2/64} inside, with
+     * {@code nodad} so they are usable at once (no duplicate address detection to wait for). Returns
+     * {@code {outside, inside}}.
+     */
+    public String[] addIpv6() {
+        String host6 = "fd00:5a:" + subnet + "::1";
+        String ns6 = "fd00:5a:" + subnet + "::2";
+        Sh.check("ip", "-6", "addr", "add", host6 + "/64", "dev", hostIf, "nodad");
+        Sh.check("ip", "-n", netns, "-6", "addr", "add", ns6 + "/64", "dev", nsIf, "nodad");
+        return new String[] {host6, ns6};
     }
 
     /** The inner end's ifindex, in the namespace. */
