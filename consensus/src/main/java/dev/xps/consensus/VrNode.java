@@ -1195,8 +1195,8 @@ public final class VrNode implements AutoCloseable {
             applied = d.op();
             if (d.reply() && reply != null && lastReplied.get() < d.op()) {
                 lastReplied.set(d.op());
+                stats.replies.incrementAndGet(); // before the send: a client that has its reply sees it counted
                 sendClient(reply, client);
-                stats.replies.incrementAndGet();
             }
         }
     }
