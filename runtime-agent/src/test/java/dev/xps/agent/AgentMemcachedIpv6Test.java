@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.xps.agent.testsupport.Artifacts;
 import dev.xps.agent.testsupport.FrameCapture;
 import dev.xps.agent.testsupport.Kernel;
+import dev.xps.agent.testsupport.MemcachedText;
 import dev.xps.agent.testsupport.VethNetns;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -61,16 +62,16 @@ class AgentMemcachedIpv6Test {
             memcached = new ProcessBuilder("ip", "netns", "exec", net.netns, MEMCACHED.toString(), "-u", "root",
                     "-l", net.nsIp + ",[" + ip6[1] + "]", "-p", "11211", "-U", "11211", "-m", "16")
                     .redirectErrorStream(true).redirectOutput(stateRoot.resolve("memcached.out").toFile()).start();
-            assertTrue(Kernel.eventually(Duration.ofSeconds(15), () -> stats(net, "cmd_get") >= 0),
+            assertTrue(Kernel.eventually(Duration.ofSeconds(15), () -> MemcachedText.stats(net, "cmd_get") >= 0),
                     "memcached did not start");
             try (Context ctx = agent.createContext(name, artifact, Attachment.iface(net.nsIf, net.netns))) {
                 ctx.put("mc", "user:42".getBytes(US_ASCII), "alice".getBytes(US_ASCII));
-                tcp(net, "set only-in-memcached 0 0 3\r\nbob\r\n", "STORED\r\n");
+                MemcachedText.request(net, "set only-in-memcached 0 0 3\r\nbob\r\n", "STORED\r\n");
 
                 try (DatagramSocket client = new DatagramSocket(new InetSocketAddress(client6, 0));
                      FrameCapture capture = new FrameCapture(net.hostIf, 0x86DD)) {
                     assertEquals("VALUE user:42 0 5\r\nalice\r\nEND\r\n", get(client, server6, 0x1234, "user:42"));
-                    assertEquals(0, stats(net, "cmd_get"), "the kernel answered: memcached saw no GET");
+                    assertEquals(0, MemcachedText.stats(net, "cmd_get"), "the kernel answered: memcached saw no GET");
                     // the veth's receiver trusts the checksum (generic XDP keeps the request's CHECKSUM_PARTIAL):
                     // check the frame XDP sent, as it crossed the wire
                     List<byte[]> replies = capture.frames(Duration.ofSeconds(5)).stream()
@@ -85,10 +86,10 @@ class AgentMemcachedIpv6Test {
                     assertEquals("END\r\n", get(client, server6, 0x1235, "nobody"));
                     assertEquals("VALUE only-in-memcached 0 3\r\nbob\r\nEND\r\n",
                             get(client, server6, 0x1236, "only-in-memcached"));
-                    assertEquals(2, stats(net, "cmd_get"), "the two misses reached memcached over IPv6");
+                    assertEquals(2, MemcachedText.stats(net, "cmd_get"), "the two misses reached memcached over IPv6");
 
                     assertEquals("VALUE user:42 0 5\r\nalice\r\nEND\r\n", get(client, server6, 0x1237, "user:42"));
-                    assertEquals(2, stats(net, "cmd_get"), "the second hit did not reach memcached either");
+                    assertEquals(2, MemcachedText.stats(net, "cmd_get"), "the second hit did not reach memcached either");
                 }
                 assertTrue(ctx.allStats().get("get").get("tx") >= 1, ctx.allStats().toString());
             }
@@ -151,7 +152,7 @@ class AgentMemcachedIpv6Test {
             memcached = new ProcessBuilder("ip", "netns", "exec", net.netns, MEMCACHED.toString(), "-u", "root",
                     "-l", net.nsIp + ",[" + ip6[1] + "]", "-p", "11211", "-U", "11211", "-m", "16")
                     .redirectErrorStream(true).redirectOutput(stateRoot.resolve("memcached.out").toFile()).start();
-            assertTrue(Kernel.eventually(Duration.ofSeconds(15), () -> stats(net, "cmd_get") >= 0),
+            assertTrue(Kernel.eventually(Duration.ofSeconds(15), () -> MemcachedText.stats(net, "cmd_get") >= 0),
                     "memcached did not start");
             agent.createCompContext(comp, composite, 11211, 8, 4, Attachment.iface(net.nsIf, net.netns)).close();
             try (Context c = agent.createSubContext(comp, sub, get, "get ".getBytes(US_ASCII))) {
@@ -160,7 +161,7 @@ class AgentMemcachedIpv6Test {
             try (DatagramSocket client = new DatagramSocket(new InetSocketAddress(client6, 0));
                  FrameCapture capture = new FrameCapture(net.hostIf, 0x86DD)) {
                 assertEquals("VALUE user:42 0 5\r\nalice\r\nEND\r\n", get(client, server6, 0x4321, "user:42"));
-                assertEquals(0, stats(net, "cmd_get"), "the composite answered: memcached saw no GET");
+                assertEquals(0, MemcachedText.stats(net, "cmd_get"), "the composite answered: memcached saw no GET");
                 List<byte[]> replies = capture.frames(Duration.ofSeconds(5)).stream()
                         .filter(f -> f.length > 62 && (f[20] & 0xFF) == 17 && get16(f, 54) == 11211
                                 && get16(f, 62) == 0x4321)
@@ -170,7 +171,7 @@ class AgentMemcachedIpv6Test {
                     checkReply(f, server6.getAddress(), client6.getAddress(), client.getLocalPort());
                 }
                 assertEquals("END\r\n", get(client, server6, 0x4322, "nobody"));
-                assertEquals(1, stats(net, "cmd_get"), "the miss reached memcached over IPv6");
+                assertEquals(1, MemcachedText.stats(net, "cmd_get"), "the miss reached memcached over IPv6");
             }
             try (Context c = agent.context(comp)) {
                 assertTrue(c.allStats().get("comp").get("tx") >= 1, c.allStats().toString());
@@ -224,39 +225,5 @@ class AgentMemcachedIpv6Test {
 
     private static int get16(byte[] p, int at) {
         return ((p[at] & 0xFF) << 8) | (p[at + 1] & 0xFF);
-    }
-
-    /** One counter from memcached's "stats", over TCP (which the XDP program passes); -1 if unreachable. */
-    private static long stats(VethNetns net, String counter) {
-        try {
-            String all = tcp(net, "stats\r\n", "END\r\n");
-            for (String line : all.split("\r\n")) {
-                String[] f = line.split(" ");
-                if (f.length == 3 && f[1].equals(counter)) {
-                    return Long.parseLong(f[2]);
-                }
-            }
-            return -1;
-        } catch (IOException e) {
-            return -1;
-        }
-    }
-
-    private static String tcp(VethNetns net, String request, String terminator) throws IOException {
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress(net.nsAddress(), 11211), 1000);
-            s.setSoTimeout(5000);
-            s.getOutputStream().write(request.getBytes(US_ASCII));
-            InputStream in = s.getInputStream();
-            StringBuilder out = new StringBuilder();
-            while (!out.toString().endsWith(terminator)) {
-                int b = in.read();
-                if (b < 0) {
-                    break;
-                }
-                out.append((char) b);
-            }
-            return out.toString();
-        }
     }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.xps.agent.testsupport.Artifacts;
 import dev.xps.agent.testsupport.Kernel;
+import dev.xps.agent.testsupport.MemcachedText;
 import dev.xps.agent.testsupport.VethNetns;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -48,21 +49,21 @@ class AgentMemcachedTest {
             memcached = new ProcessBuilder("ip", "netns", "exec", net.netns, MEMCACHED.toString(), "-u", "root",
                     "-l", net.nsIp, "-p", "11211", "-U", "11211", "-m", "16")
                     .redirectErrorStream(true).redirectOutput(stateRoot.resolve("memcached.out").toFile()).start();
-            assertTrue(Kernel.eventually(Duration.ofSeconds(15), () -> stats(net, "cmd_get") >= 0),
+            assertTrue(Kernel.eventually(Duration.ofSeconds(15), () -> MemcachedText.stats(net, "cmd_get") >= 0),
                     "memcached did not start");
             try (Context ctx = agent.createContext(name, artifact, Attachment.iface(net.nsIf, net.netns))) {
                 ctx.put("mc", "user:42".getBytes(US_ASCII), "alice".getBytes(US_ASCII));
-                tcp(net, "set only-in-memcached 0 0 3\r\nbob\r\n", "STORED\r\n");
+                MemcachedText.request(net, "set only-in-memcached 0 0 3\r\nbob\r\n", "STORED\r\n");
 
                 try (DatagramSocket client = new DatagramSocket(
                         new InetSocketAddress(InetAddress.getByName(net.hostIp), 0))) {
                     assertEquals("VALUE user:42 0 5\r\nalice\r\nEND\r\n", get(client, net, 0x1234, "user:42"));
-                    assertEquals(0, stats(net, "cmd_get"), "the kernel answered: memcached saw no GET");
+                    assertEquals(0, MemcachedText.stats(net, "cmd_get"), "the kernel answered: memcached saw no GET");
 
                     assertEquals("END\r\n", get(client, net, 0x1235, "nobody"));
                     assertEquals("VALUE only-in-memcached 0 3\r\nbob\r\nEND\r\n",
                             get(client, net, 0x1236, "only-in-memcached"));
-                    assertEquals(2, stats(net, "cmd_get"), "the two misses reached memcached");
+                    assertEquals(2, MemcachedText.stats(net, "cmd_get"), "the two misses reached memcached");
                 }
                 assertTrue(ctx.allStats().get("get").get("tx") >= 1, ctx.allStats().toString());
             }
@@ -99,39 +100,5 @@ class AgentMemcachedTest {
             return new String(data, 8, data.length - 8, US_ASCII);
         }
         throw new AssertionError("no answer to get " + key);
-    }
-
-    /** One counter from memcached's "stats", over TCP (which the XDP program passes); -1 if unreachable. */
-    private static long stats(VethNetns net, String counter) {
-        try {
-            String all = tcp(net, "stats\r\n", "END\r\n");
-            for (String line : all.split("\r\n")) {
-                String[] f = line.split(" ");
-                if (f.length == 3 && f[1].equals(counter)) {
-                    return Long.parseLong(f[2]);
-                }
-            }
-            return -1;
-        } catch (IOException e) {
-            return -1;
-        }
-    }
-
-    private static String tcp(VethNetns net, String request, String terminator) throws IOException {
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress(net.nsAddress(), 11211), 1000);
-            s.setSoTimeout(5000);
-            s.getOutputStream().write(request.getBytes(US_ASCII));
-            InputStream in = s.getInputStream();
-            StringBuilder out = new StringBuilder();
-            while (!out.toString().endsWith(terminator)) {
-                int b = in.read();
-                if (b < 0) {
-                    break;
-                }
-                out.append((char) b);
-            }
-            return out.toString();
-        }
     }
 }

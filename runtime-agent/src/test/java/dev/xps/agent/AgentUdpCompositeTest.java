@@ -11,6 +11,7 @@ import dev.xps.agent.bpf.BpfProgram;
 import dev.xps.agent.bpf.Preflight;
 import dev.xps.agent.testsupport.Artifacts;
 import dev.xps.agent.testsupport.Kernel;
+import dev.xps.agent.testsupport.MemcachedText;
 import dev.xps.agent.testsupport.Sh;
 import dev.xps.agent.testsupport.VethNetns;
 import java.io.ByteArrayOutputStream;
@@ -99,9 +100,9 @@ class AgentUdpCompositeTest {
             memcached = new ProcessBuilder("ip", "netns", "exec", net.netns, MEMCACHED.toString(), "-u", "root",
                     "-l", net.nsIp, "-p", "11211", "-U", "11211", "-m", "16")
                     .redirectErrorStream(true).redirectOutput(stateRoot.resolve("memcached.out").toFile()).start();
-            assertTrue(Kernel.eventually(Duration.ofSeconds(15), () -> stats(net, "cmd_get") >= 0),
+            assertTrue(Kernel.eventually(Duration.ofSeconds(15), () -> MemcachedText.stats(net, "cmd_get") >= 0),
                     "memcached did not start");
-            assertEquals("STORED\r\n", tcp(net, "set only-in-memcached 0 0 3\r\nbob\r\n", "\r\n"));
+            assertEquals("STORED\r\n", MemcachedText.request(net, "set only-in-memcached 0 0 3\r\nbob\r\n", "\r\n"));
             Attachment at = Attachment.iface(net.nsIf, net.netns);
 
             try (Context c = agent.createCompContext(comp, composite, 11211, 8, 4, at)) {
@@ -117,7 +118,7 @@ class AgentUdpCompositeTest {
                 // no sub-context yet: every selector passes to memcached
                 assertEquals("VALUE only-in-memcached 0 3\r\nbob\r\nEND\r\n",
                         get(client, net, 0x0100, "get only-in-memcached"));
-                assertEquals(1, stats(net, "cmd_get"));
+                assertEquals(1, MemcachedText.stats(net, "cmd_get"));
 
                 try (Context c = agent.createSubContext(comp, sub, get, b("get "))) {
                     ids.accept(c);
@@ -129,14 +130,14 @@ class AgentUdpCompositeTest {
 
                 // selector "get ": the sub-context answers a hit from XDP, memcached sees no get for it
                 assertEquals(HIT, get(client, net, 0x1234, "get user:42"));
-                assertEquals(1, stats(net, "cmd_get"), "the kernel answered: memcached saw no GET");
+                assertEquals(1, MemcachedText.stats(net, "cmd_get"), "the kernel answered: memcached saw no GET");
                 // its miss passes to memcached
                 assertEquals("END\r\n", get(client, net, 0x1235, "get nobody"));
-                assertEquals(2, stats(net, "cmd_get"));
+                assertEquals(2, MemcachedText.stats(net, "cmd_get"));
                 // another selector ("gets") has no sub-context: memcached answers, with its CAS value
                 assertTrue(get(client, net, 0x1236, "gets only-in-memcached")
                         .startsWith("VALUE only-in-memcached 0 3 "), "gets reaches memcached");
-                assertEquals(3, stats(net, "cmd_get"));
+                assertEquals(3, MemcachedText.stats(net, "cmd_get"));
                 try (Context c = agent.context(sub)) {
                     assertTrue(c.getStats("mc", b("user:42")) >= 1, "per-key hits of the sub-context's map");
                 }
@@ -186,7 +187,7 @@ class AgentUdpCompositeTest {
             }
             assertTrue(traffic.awaitAnswers("VALUE user:42 7 5\r\nbobby\r\nEND\r\n", 5, Duration.ofSeconds(20)),
                     traffic.toString());
-            long getsBefore = stats(net, "cmd_get");
+            long getsBefore = MemcachedText.stats(net, "cmd_get");
             assertEquals(0, traffic.count("END\r\n"), "no request passed to memcached across the swap: " + traffic);
 
             // remove the sub-context while the client asks: from then on memcached answers (it has no user:42)
@@ -198,7 +199,7 @@ class AgentUdpCompositeTest {
             assertTrue(traffic.awaitAnswers("END\r\n", 5, Duration.ofSeconds(20)), traffic.toString());
             traffic.stop();
             System.out.println("client across swap and delete: " + traffic);
-            assertTrue(stats(net, "cmd_get") >= getsBefore + 5, "the gets reach memcached again");
+            assertTrue(MemcachedText.stats(net, "cmd_get") >= getsBefore + 5, "the gets reach memcached again");
             Set<String> expected = Set.of(HIT, HIT_V2, "VALUE user:42 7 5\r\nbobby\r\nEND\r\n", "END\r\n");
             assertTrue(expected.containsAll(traffic.answers.keySet()), "only whole answers: " + traffic);
             assertEquals(0, traffic.badIds.get(), "no runt answers: " + traffic);
@@ -435,40 +436,6 @@ class AgentUdpCompositeTest {
             return new String(data, 8, data.length - 8, US_ASCII);
         }
         throw new AssertionError("no answer to " + command);
-    }
-
-    /** One counter from memcached's "stats", over TCP (which the XDP program passes); -1 if unreachable. */
-    private static long stats(VethNetns net, String counter) {
-        try {
-            String all = tcp(net, "stats\r\n", "END\r\n");
-            for (String line : all.split("\r\n")) {
-                String[] f = line.split(" ");
-                if (f.length == 3 && f[1].equals(counter)) {
-                    return Long.parseLong(f[2]);
-                }
-            }
-            return -1;
-        } catch (IOException e) {
-            return -1;
-        }
-    }
-
-    private static String tcp(VethNetns net, String request, String terminator) throws IOException {
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress(net.nsAddress(), 11211), 1000);
-            s.setSoTimeout(5000);
-            s.getOutputStream().write(request.getBytes(US_ASCII));
-            InputStream in = s.getInputStream();
-            StringBuilder out = new StringBuilder();
-            while (!out.toString().endsWith(terminator)) {
-                int c = in.read();
-                if (c < 0) {
-                    break;
-                }
-                out.append((char) c);
-            }
-            return out.toString();
-        }
     }
 
     private record Out(int code, String out, String err) {}
