@@ -44,6 +44,15 @@ struct {
 	__uint(max_entries, 65536);
 } xps_resets SEC(".maps");
 
+/* The drain switch: the agent sets it to 1 before it detaches, and from then on every segment of every
+ * connection still in the sockhash goes to the service untouched (docs/ebpf-target.md, "Drain"). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} xps_drain SEC(".maps");
+
 /* ------------------------------------------------------------------ entry point comp */
 
 /* What the agent sets at create_compcontext; port 0 (not yet set) matches no connection. */
@@ -157,6 +166,11 @@ static __always_inline int comp_segment(struct __sk_buff *skb, struct xps_scratc
 	struct xps_conn *c;
 	__u32 any_pass = 0, any_tx = 0;
 
+	if (xps_draining(&xps_drain)) {
+		/* the agent is unloading: the service gets everything, reset or not (docs/ebpf-target.md, "Drain") */
+		xps_count_fallback(0);
+		return SK_PASS;
+	}
 	xps_tuple_of_skb(skb, &t);
 	c = bpf_map_lookup_elem(&xps_conns, &t);
 	if (c && (c->flags & XPS_CONN_RESET))

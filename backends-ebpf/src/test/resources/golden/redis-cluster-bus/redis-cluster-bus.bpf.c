@@ -56,6 +56,15 @@ struct {
 	__uint(max_entries, 65536);
 } xps_resets SEC(".maps");
 
+/* The drain switch: the agent sets it to 1 before it detaches, and from then on every segment of every
+ * connection still in the sockhash goes to the service untouched (docs/ebpf-target.md, "Drain"). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} xps_drain SEC(".maps");
+
 /* ------------------------------------------------------------------ handler locals */
 
 /* Bytes values a handler decodes or builds (one member per handler; per CPU and nesting level). */
@@ -213,6 +222,11 @@ static __always_inline int cluster_segment(struct __sk_buff *skb, struct xps_scr
 	struct xps_conn *c;
 	__u32 any_pass = 0, any_tx = 0;
 
+	if (xps_draining(&xps_drain)) {
+		/* the agent is unloading: the service gets everything, reset or not (docs/ebpf-target.md, "Drain") */
+		xps_count_fallback(0);
+		return SK_PASS;
+	}
 	xps_tuple_of_skb(skb, &t);
 	c = bpf_map_lookup_elem(&xps_conns, &t);
 	if (c && (c->flags & XPS_CONN_RESET))

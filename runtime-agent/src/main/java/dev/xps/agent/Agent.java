@@ -11,6 +11,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -778,11 +779,12 @@ public final class Agent {
     public record DeleteReport(String context, String drain, Map<String, Integer> socketsOnFastPath) {}
 
     /**
-     * Drains, detaches and unpins context {@code name}. The manifest (version 1) has no drain switch, so the
-     * agent drains by emptying every handler slot: an empty slot makes its messages pass (counted as
-     * {@code fallback}), so connections still on the fast path get plain service from then on. (Dispatch arms
-     * with a verdict of their own — {@code "3" => drop} — and connections already marked reset keep that
-     * verdict.) Live sockets stay in the sockhash until they close, as the README explains.
+     * Drains, detaches and unpins context {@code name}. Draining: the manifest's drain switch is set (from
+     * then on the verdict programs pass every segment of every live connection to the service, dispatch arms
+     * with a verdict of their own and connections marked reset included), resets still waiting in the ring
+     * buffer are carried out, and every handler slot is emptied (an empty slot makes its messages pass,
+     * counted as {@code fallback}: the only drain for artifacts built before the manifest had a switch).
+     * Live sockets stay in the sockhash until they close, as the README explains.
      */
     public DeleteReport deleteContext(String name) {
         Preflight.requirePrivileges();
@@ -820,7 +822,16 @@ public final class Agent {
             byte[] one = new byte[d.valueLength()];
             one[0] = 1;
             d.put(new byte[d.keySize()], one);
-            drained.add("drain switch " + manifest.get().drainMap().get());
+            drained.add("drain switch " + manifest.get().drainMap().get() + " set");
+        }
+        if (manifest.isPresent() && manifest.get().resetsMap().isPresent() && SocketDestroyer.probe() == null) {
+            // resets a handler decided before the switch was set and nobody has carried out yet: from now on
+            // the connection's data would pass, so the handler's decision is honoured here
+            int n = Context.serveResets(pinned.map(manifest.get().resetsMap().get()), () -> false, Duration.ZERO,
+                    null);
+            if (n > 0) {
+                drained.add(n + " pending resets carried out");
+            }
         }
         for (var e : pinned.maps().entrySet()) {
             if (e.getValue().type() == dev.xps.agent.bpf.MapType.PROG_ARRAY) {

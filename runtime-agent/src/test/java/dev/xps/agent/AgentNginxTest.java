@@ -44,24 +44,7 @@ class AgentNginxTest {
         Path pinRoot = Kernel.pinRoot();
         Path stateRoot = Files.createTempDirectory("xpsagent-state-");
         Path www = Files.createTempDirectory("xpsagent-nginx-");
-        Files.writeString(www.resolve("index.html"), "hello from nginx\n");
-        Files.writeString(www.resolve("nginx.conf"), """
-                user root;
-                worker_processes 1;
-                daemon off;
-                pid %1$s/nginx.pid;
-                error_log %1$s/error.log;
-                events { worker_connections 64; }
-                http {
-                  access_log %1$s/access.log;
-                  client_body_temp_path %1$s/body;
-                  proxy_temp_path %1$s/proxy;
-                  fastcgi_temp_path %1$s/fastcgi;
-                  uwsgi_temp_path %1$s/uwsgi;
-                  scgi_temp_path %1$s/scgi;
-                  server { listen 127.0.0.1:%2$d; root %1$s; }
-                }
-                """.formatted(www, port));
+        writeSite(www, port);
         Agent agent = new Agent(pinRoot, stateRoot);
         String name = Kernel.uniqueName();
         Process nginx = null;
@@ -72,11 +55,7 @@ class AgentNginxTest {
         try {
             agent.createContext(name, artifact, Attachment.cgroup(cg.path)).close();
             // nginx joins the cgroup before it creates its listening socket.
-            nginx = new ProcessBuilder("sh", "-c", "echo $$ > " + cg.path.resolve("cgroup.procs") + " && exec "
-                    + NGINX + " -c " + www.resolve("nginx.conf") + " -p " + www)
-                    .redirectErrorStream(true).redirectOutput(stateRoot.resolve("nginx.out").toFile()).start();
-            int p = port;
-            assertTrue(Kernel.eventually(Duration.ofSeconds(15), () -> connects(p)), "nginx did not start");
+            nginx = startNginx(www, port, cg);
             resetter = Thread.ofPlatform().name("xpsagent-nginx-resets").start(() -> {
                 try (Context c = agent.context(name)) {
                     c.serveResets(serving::get, Duration.ofMillis(100), resets::add);
@@ -138,6 +117,151 @@ class AgentNginxTest {
             Kernel.deleteTree(stateRoot);
             Kernel.deleteTree(www);
         }
+    }
+
+    /**
+     * Deleting the context drains it: a connection opened while the handlers were loaded gets nginx's own
+     * answers afterwards, also for a method a dispatch arm drops by itself (no handler slot to empty), and a
+     * reset the handler decided but nobody carried out (no reset server running) is carried out by the delete.
+     */
+    @Test
+    void deleteDrainsLiveConnectionsAndCarriesOutPendingResets() throws Exception {
+        Kernel.assumeBpf();
+        assertTrue(Files.isExecutable(NGINX), "nginx is installed by .ci/run (apt-get install nginx)");
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Path artifact = Artifacts.source("drain-block", """
+                dispatch http on tcp port %d at offset 0 length 4 {
+                  "POST" => drop;
+                  "PUT " => put;
+                  _ => pass;
+                }
+                handler put {
+                  decode { expect "PUT "; skip_until "\\r\\n\\r\\n" max 8192; } else pass;
+                  return reset;
+                }
+                """.formatted(port));
+        Path pinRoot = Kernel.pinRoot();
+        Path stateRoot = Files.createTempDirectory("xpsagent-state-");
+        Path www = Files.createTempDirectory("xpsagent-nginx-");
+        writeSite(www, port);
+        Agent agent = new Agent(pinRoot, stateRoot);
+        String name = Kernel.uniqueName();
+        Process nginx = null;
+        Cgroup cg = new Cgroup();
+        try {
+            agent.createContext(name, artifact, Attachment.cgroup(cg.path)).close();
+            nginx = startNginx(www, port, cg);
+            String post = "POST /index.html HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+            try (Socket live = new Socket(); Socket resetMe = new Socket()) {
+                live.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+                String first = request(live, "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n", Duration.ofSeconds(5));
+                assertTrue(first.startsWith("HTTP/1.1 200 OK") && first.endsWith("hello from nginx\n"), first);
+                assertEquals("", request(live, post, Duration.ofMillis(500)), "the dispatch arm drops POST");
+
+                resetMe.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+                resetMe.getOutputStream().write("PUT /f HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(US_ASCII));
+                try (Context c = agent.context(name)) {
+                    assertTrue(Kernel.eventually(Duration.ofSeconds(5),
+                            () -> c.allStats().get("http").get("reset") == 1L), c.allStats().toString());
+                }
+
+                Agent.DeleteReport r = agent.deleteContext(name);
+                assertTrue(r.drain().contains("drain switch xps_drain set"), r.drain());
+                assertTrue(r.drain().contains("1 pending resets carried out"), r.drain());
+
+                String drained = request(live, post, Duration.ofSeconds(5));
+                assertTrue(drained.startsWith("HTTP/1.1 405 ") && drained.contains("Server: nginx"),
+                        "after the delete, POST on the live connection reaches nginx: " + drained);
+                String again = request(live, "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n", Duration.ofSeconds(5));
+                assertTrue(again.startsWith("HTTP/1.1 200 OK"), again);
+
+                resetMe.setSoTimeout(5000);
+                try {
+                    int b = resetMe.getInputStream().read();
+                    fail("the reset decided before the delete was not carried out: read " + b);
+                } catch (SocketException e) {
+                    assertTrue(e.getMessage().contains("Connection reset"), e.toString());
+                }
+            }
+            assertTrue(Kernel.eventually(Duration.ofSeconds(5), () -> lines(www.resolve("access.log")).size() >= 3));
+            List<String> seen = lines(www.resolve("access.log"));
+            assertEquals(3, seen.size(), "nginx saw GET, the drained POST, GET: " + seen);
+            assertEquals(1, seen.stream().filter(l -> l.contains("\"POST ")).count(), seen.toString());
+            assertFalse(seen.stream().anyMatch(l -> l.contains("\"PUT ")), seen.toString());
+        } finally {
+            if (nginx != null) {
+                nginx.destroy();
+                nginx.waitFor();
+            }
+            if (Files.exists(pinRoot.resolve(name))) {
+                agent.deleteContext(name);
+            }
+            cg.close();
+            Kernel.deleteTree(pinRoot);
+            Kernel.deleteTree(stateRoot);
+            Kernel.deleteTree(www);
+        }
+    }
+
+    private static void writeSite(Path www, int port) throws IOException {
+        Files.writeString(www.resolve("index.html"), "hello from nginx\n");
+        Files.writeString(www.resolve("nginx.conf"), """
+                user root;
+                worker_processes 1;
+                daemon off;
+                pid %1$s/nginx.pid;
+                error_log %1$s/error.log;
+                events { worker_connections 64; }
+                http {
+                  access_log %1$s/access.log;
+                  client_body_temp_path %1$s/body;
+                  proxy_temp_path %1$s/proxy;
+                  fastcgi_temp_path %1$s/fastcgi;
+                  uwsgi_temp_path %1$s/uwsgi;
+                  scgi_temp_path %1$s/scgi;
+                  server { listen 127.0.0.1:%2$d; root %1$s; }
+                }
+                """.formatted(www, port));
+    }
+
+    /** nginx joins the cgroup before it creates its listening socket; returns once it accepts connections. */
+    private static Process startNginx(Path www, int port, Cgroup cg) throws IOException {
+        Process nginx = new ProcessBuilder("sh", "-c", "echo $$ > " + cg.path.resolve("cgroup.procs") + " && exec "
+                + NGINX + " -c " + www.resolve("nginx.conf") + " -p " + www)
+                .redirectErrorStream(true).redirectOutput(www.resolve("nginx.out").toFile()).start();
+        assertTrue(Kernel.eventually(Duration.ofSeconds(15), () -> connects(port)), "nginx did not start");
+        return nginx;
+    }
+
+    /**
+     * One request on a keep-alive connection: the response's headers and its Content-Length body, or "" when
+     * nothing arrives within {@code wait}.
+     */
+    private static String request(Socket s, String request, Duration wait) throws IOException {
+        s.setSoTimeout((int) wait.toMillis());
+        s.getOutputStream().write(request.getBytes(US_ASCII));
+        StringBuilder head = new StringBuilder();
+        var in = s.getInputStream();
+        try {
+            while (!head.toString().endsWith("\r\n\r\n")) {
+                int c = in.read();
+                if (c < 0) {
+                    return head.toString();
+                }
+                head.append((char) c);
+            }
+        } catch (java.net.SocketTimeoutException e) {
+            if (head.isEmpty()) {
+                return "";
+            }
+            throw e;
+        }
+        var m = java.util.regex.Pattern.compile("(?i)\r\nContent-Length: (\\d+)").matcher(head);
+        int length = m.find() ? Integer.parseInt(m.group(1)) : 0;
+        return head + new String(in.readNBytes(length), US_ASCII);
     }
 
     private static List<String> lines(Path file) {

@@ -32,7 +32,7 @@ class ManifestTest {
         assertEquals(List.of("tx", "drop", "pass", "reset", "malformed", "incomplete", "fallback", "unsynced"),
                 m.counterFields());
         assertEquals("xps_resets", m.resetsMap().orElseThrow());
-        assertTrue(m.drainMap().isEmpty(), "version 1 has no drain switch");
+        assertEquals(java.util.Optional.of("xps_drain"), m.drainMap(), "a TCP context has a drain switch");
 
         byte[] k = cache.key().toKernel("foo".getBytes());
         assertEquals(36, k.length);

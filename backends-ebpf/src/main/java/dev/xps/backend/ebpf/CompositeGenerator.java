@@ -218,6 +218,7 @@ public final class CompositeGenerator {
         if (tcp) {
             root.put("connections", Manifest.connections());
             root.put("resets", Manifest.resets());
+            root.put("drain", Manifest.drain());
         }
         Map<String, Object> scratch = Json.object();
         scratch.put("maps", List.of("xps_nest", "xps_scratch", "xps_window"));

@@ -48,6 +48,7 @@ final class Manifest {
         if (plan.hasTcp()) {
             root.put("connections", connections());
             root.put("resets", resets());
+            root.put("drain", drain());
         }
         root.put("scratch", scratch(window, response));
         if (!plan.module().consensus().isEmpty()) {
@@ -272,6 +273,15 @@ final class Manifest {
         o.put("bpfType", "ringbuf");
         o.put("event", "struct xps_reset_event { u32 entry; struct xps_tuple tuple; } (48 bytes)");
         o.put("does", "the agent destroys each socket it names (sk_skb cannot)");
+        return o;
+    }
+
+    static Map<String, Object> drain() {
+        Map<String, Object> o = name("xps_drain");
+        o.put("bpfType", "array");
+        o.put("key", "u32 0");
+        o.put("value", "u32: 1 makes the verdict programs pass every segment to the service");
+        o.put("does", "the agent sets it before it detaches, so connections still on the fast path get plain service");
         return o;
     }
 

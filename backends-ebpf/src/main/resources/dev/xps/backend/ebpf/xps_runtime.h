@@ -944,6 +944,15 @@ static __always_inline int xps_conn_service_sent(struct xps_conn *c, __u32 n)
 	return 0; /* contended: not the service's yet — staying out of step longer only makes answers pass */
 }
 
+/* Whether the agent has set the drain switch (an ARRAY of one u32). */
+static __always_inline int xps_draining(void *drain)
+{
+	__u32 zero = 0;
+	__u32 *on = bpf_map_lookup_elem(drain, &zero);
+
+	return on && *on;
+}
+
 static __always_inline void xps_conn_set(void *conns, const struct xps_tuple *t, __u32 flags)
 {
 	struct xps_conn *c = bpf_map_lookup_elem(conns, t);
