@@ -22,9 +22,10 @@ import java.util.List;
 /**
  * A test network for a consensus group, every name prefixed {@code xdp-vr}: a switch namespace with a bridge,
  * one namespace per member ({@code ...m0}, {@code ...m1}, ...) and one for a client ({@code ...c}), each linked
- * to the bridge by a veth pair. The switch-side ends carry an XDP_PASS program so that frames a member's XDP
- * program sends back with XDP_TX are received (veth delivers XDP_TX frames to its peer's NAPI, which exists
- * only while the peer has an XDP program). {@link #close()} deletes every namespace (and with them the links).
+ * to the bridge by a veth pair. The switch-side ends carry an XDP program (xdp_switch: XDP_PASS, or XDP_DROP
+ * between members {@link #setPartitioned partitioned} from each other) so that frames a member's XDP program sends
+ * back with XDP_TX are received (veth delivers XDP_TX frames to its peer's NAPI, which exists only while the peer
+ * has an XDP program). {@link #close()} deletes every namespace (and with them the links).
  */
 final class VrNet implements AutoCloseable {
     final String id;
@@ -51,9 +52,9 @@ final class VrNet implements AutoCloseable {
                 node(ns, "m" + i, ip(i), mac(i));
             }
             node(clientNs, "c", clientIp(), "02:77:00:00:00:63");
-            pass = BpfObject.open(Kernel.bpfObject("xdp_count"));
+            pass = BpfObject.open(Kernel.bpfObject("xdp_switch"));
             pass.load();
-            try (BpfProgram p = pass.program("xdp_count").handle()) {
+            try (BpfProgram p = pass.program("xdp_switch").handle()) {
                 for (int i = 0; i <= members; i++) {
                     String peer = peer(i < members ? "m" + i : "c");
                     int ifindex = NetNs.call(switchNs, () -> Preflight.ifindex(peer, switchNs));
@@ -96,6 +97,37 @@ final class VrNet implements AutoCloseable {
     /** Cuts member {@code i} off the bridge (down) or reconnects it (up): its switch-side veth end. */
     void setMemberLink(int i, boolean up) {
         Sh.check("ip", "-n", switchNs, "link", "set", peer("m" + i), up ? "up" : "down");
+    }
+
+    /**
+     * Partitions members {@code a} and {@code b} from each other (or heals that): the switch ports drop every
+     * unicast frame from one's MAC to the other's, both ways; each still reaches the client and the other members.
+     */
+    void setPartitioned(int a, int b, boolean partitioned) {
+        try (dev.xps.agent.bpf.BpfMap blocked = pass.map("blocked").handle()) {
+            for (byte[] key : List.of(pair(a, b), pair(b, a))) {
+                if (partitioned) {
+                    blocked.put(key, new byte[] {1});
+                } else {
+                    blocked.delete(key);
+                }
+            }
+        }
+    }
+
+    /** Frames the switch dropped between partitioned members so far. */
+    long partitionDrops() {
+        try (dev.xps.agent.bpf.BpfMap dropped = pass.map("dropped").handle()) {
+            return java.nio.ByteBuffer.wrap(dropped.lookup(new byte[4]).orElseThrow())
+                    .order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+        }
+    }
+
+    private static byte[] pair(int from, int to) {
+        byte[] k = new byte[12];
+        System.arraycopy(macBytes(from), 0, k, 0, 6);
+        System.arraycopy(macBytes(to), 0, k, 6, 6);
+        return k;
     }
 
     private String peer(String tag) {
