@@ -127,24 +127,30 @@ public sealed interface VrMessage {
 
     /**
      * Type 6, view change (data plane, host side): a member that gave up on the leader of its view asks the leader
-     * of {@code view} (the proposed new view, {@code view mod n}) to start it, reporting its log extent: it holds
-     * every entry {@code 1 .. contiguous} and knows {@code commit}. The sender takes no part in older views from now.
+     * of {@code view} (the proposed new view, {@code view mod n}) to start it, reporting its log: the last view in
+     * which it took part normally ({@code normalView}, VR's "latest normal view": its entries above {@code commit}
+     * come from that view's leader), that it holds every entry {@code 1 .. contiguous}, and that it knows
+     * {@code commit}. The sender takes no part in older views from now.
      */
-    record DoViewChange(int view, int sender, long contiguous, long commit) implements VrMessage {
+    record DoViewChange(int view, int sender, int normalView, long contiguous, long commit) implements VrMessage {
         public DoViewChange {
             Wire.checkHeader(view, sender);
+            Wire.checkView(normalView);
             Wire.checkOp(contiguous);
             Wire.checkOp(commit);
         }
     }
 
     /**
-     * Type 7, the new leader of {@code view} → members: the view is installed; the leader holds every entry
-     * {@code 1 .. contiguous} (members discard what they hold above it), {@code commit} is committed.
+     * Type 7, the new leader of {@code view} → members: the view is installed; its log is the one a member that
+     * took part normally in {@code logView} reported, and the leader holds every entry {@code 1 .. contiguous} of
+     * it (members discard what they hold above it, and a member whose own latest normal view is older than
+     * {@code logView} also what it holds above its commit), {@code commit} is committed.
      */
-    record StartView(int view, int sender, long contiguous, long commit) implements VrMessage {
+    record StartView(int view, int sender, int logView, long contiguous, long commit) implements VrMessage {
         public StartView {
             Wire.checkHeader(view, sender);
+            Wire.checkView(logView);
             Wire.checkOp(contiguous);
             Wire.checkOp(commit);
         }

@@ -30,6 +30,8 @@ public final class Wire {
     public static final int TYPE_LOG_REQUEST = 8;
     public static final int TYPE_LOG_COPY = 9;
     public static final int LOG_COPY_FIXED_BYTES = 8 + 4 + 2 + 2;
+    /** DO_VIEW_CHANGE and START_VIEW body: a view (the sender's latest normal one / the log's), contiguous, commit. */
+    public static final int VIEW_CHANGE_BYTES = 4 + 8 + 8;
     /** STATE_REQUEST body: applied, nonce, offset. */
     public static final int STATE_REQUEST_BYTES = 8 + 4 + 4;
     /** STATE_CHUNK body before the data: op, nonce, total, offset, length. */
@@ -63,9 +65,10 @@ public final class Wire {
                         .putInt(c.nonce()).putInt(c.total()).putInt(c.offset()).putShort((short) data.length)
                         .put(data);
             }
-            case VrMessage.DoViewChange d -> header(TYPE_DO_VIEW_CHANGE, d, 16).putLong(d.contiguous())
-                    .putLong(d.commit());
-            case VrMessage.StartView v -> header(TYPE_START_VIEW, v, 16).putLong(v.contiguous()).putLong(v.commit());
+            case VrMessage.DoViewChange d -> header(TYPE_DO_VIEW_CHANGE, d, VIEW_CHANGE_BYTES).putInt(d.normalView())
+                    .putLong(d.contiguous()).putLong(d.commit());
+            case VrMessage.StartView v -> header(TYPE_START_VIEW, v, VIEW_CHANGE_BYTES).putInt(v.logView())
+                    .putLong(v.contiguous()).putLong(v.commit());
             case VrMessage.LogRequest r -> header(TYPE_LOG_REQUEST, r, 16).putLong(r.from()).putLong(r.to());
             case VrMessage.LogCopy c -> {
                 byte[] req = c.request();
@@ -136,10 +139,10 @@ public final class Wire {
                     b.get(data);
                     yield Optional.of(new VrMessage.StateChunk(view, sender, op, nonce, total, off, data));
                 }
-                case TYPE_DO_VIEW_CHANGE -> body != 16 ? Optional.empty()
-                        : Optional.of(new VrMessage.DoViewChange(view, sender, b.getLong(), b.getLong()));
-                case TYPE_START_VIEW -> body != 16 ? Optional.empty()
-                        : Optional.of(new VrMessage.StartView(view, sender, b.getLong(), b.getLong()));
+                case TYPE_DO_VIEW_CHANGE -> body != VIEW_CHANGE_BYTES ? Optional.empty()
+                        : Optional.of(new VrMessage.DoViewChange(view, sender, b.getInt(), b.getLong(), b.getLong()));
+                case TYPE_START_VIEW -> body != VIEW_CHANGE_BYTES ? Optional.empty()
+                        : Optional.of(new VrMessage.StartView(view, sender, b.getInt(), b.getLong(), b.getLong()));
                 case TYPE_LOG_REQUEST -> body != 16 ? Optional.empty()
                         : Optional.of(new VrMessage.LogRequest(view, sender, b.getLong(), b.getLong()));
                 case TYPE_LOG_COPY -> {
@@ -176,6 +179,12 @@ public final class Wire {
         }
         if (sender < 0 || sender >= MAX_MEMBERS) {
             throw new IllegalArgumentException("member index must be 0.." + (MAX_MEMBERS - 1) + ", got " + sender);
+        }
+    }
+
+    static void checkView(int view) {
+        if (view < 0) {
+            throw new IllegalArgumentException("view must be >= 0, got " + view);
         }
     }
 

@@ -116,15 +116,21 @@ class WireTest {
 
     @Test
     void viewChangeMessagesHaveTheDocumentedBytes() {
-        var d = new VrMessage.DoViewChange(4, 2, 300, 290);
-        // header type 06 (view = the proposed view) | contiguous u64 | commit u64
-        assertEquals("5856" + "01" + "06" + "00000004" + "02" + "000000"
+        var d = new VrMessage.DoViewChange(4, 2, 3, 300, 290);
+        // header type 06 (view = the proposed view) | latest normal view u32 | contiguous u64 | commit u64
+        assertEquals("5856" + "01" + "06" + "00000004" + "02" + "000000" + "00000003"
                 + "000000000000012c" + "0000000000000122", HEX.formatHex(Wire.encode(d)));
         assertEquals(d, Wire.decode(Wire.encode(d)).orElseThrow());
-        var v = new VrMessage.StartView(4, 1, 300, 299);
-        assertEquals("5856" + "01" + "07" + "00000004" + "01" + "000000"
+        var v = new VrMessage.StartView(4, 1, 2, 300, 299);
+        // header type 07 | the adopted log's view u32 | contiguous u64 | commit u64
+        assertEquals("5856" + "01" + "07" + "00000004" + "01" + "000000" + "00000002"
                 + "000000000000012c" + "000000000000012b", HEX.formatHex(Wire.encode(v)));
         assertEquals(v, Wire.decode(Wire.encode(v)).orElseThrow());
+        // the version before views in reports (16-byte body) and a negative view are not messages of ours
+        assertTrue(Wire.decode(HEX.parseHex("5856" + "01" + "06" + "00000004" + "02" + "000000"
+                + "000000000000012c" + "0000000000000122")).isEmpty());
+        assertTrue(Wire.decode(HEX.parseHex("5856" + "01" + "07" + "00000004" + "01" + "000000" + "ffffffff"
+                + "000000000000012c" + "000000000000012b")).isEmpty());
         var r = new VrMessage.LogRequest(4, 1, 10, 73);
         assertEquals("5856" + "01" + "08" + "00000004" + "01" + "000000"
                 + "000000000000000a" + "0000000000000049", HEX.formatHex(Wire.encode(r)));

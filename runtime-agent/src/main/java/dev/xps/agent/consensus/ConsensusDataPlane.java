@@ -298,6 +298,8 @@ public final class ConsensusDataPlane implements AutoCloseable {
     private final List<Consumer<Group>> viewListeners = new CopyOnWriteArrayList<>();
     /** What this member installed as the leader of its view (resent in START_VIEW to a member that missed it). */
     private volatile long installedContiguous;
+    /** The latest normal view of the log it adopted then (START_VIEW's log view). */
+    private volatile int installedLogView;
     private volatile long installedCommit;
     private volatile long heardCount = -1;
     private volatile long heardAtNs;
@@ -1297,7 +1299,10 @@ public final class ConsensusDataPlane implements AutoCloseable {
         return group.leader() == me ? Math.max(s.lastOp(), s.contiguous()) : s.contiguous();
     }
 
-    /** DO_VIEW_CHANGE(contiguous, commit) to the leader of the pending view (recorded directly when that is me). */
+    /**
+     * DO_VIEW_CHANGE(normal view, contiguous, commit) to the leader of the pending view (recorded directly when that
+     * is me). The normal view is the group's: {@code group} changes only when a view is installed.
+     */
     private void sendDoViewChange() {
         int v = pendingView;
         if (v < 0) {
@@ -1305,7 +1310,7 @@ public final class ConsensusDataPlane implements AutoCloseable {
         }
         Group g = group;
         Status s = status();
-        VrMessage.DoViewChange d = new VrMessage.DoViewChange(v, me, heldContiguous(s), s.commit());
+        VrMessage.DoViewChange d = new VrMessage.DoViewChange(v, me, g.view(), heldContiguous(s), s.commit());
         int leader = v % g.size();
         if (leader == me) {
             doViewChanges.put(me, d);
@@ -1340,7 +1345,7 @@ public final class ConsensusDataPlane implements AutoCloseable {
                 Group g = group;
                 int pv = pendingView;
                 if (v.view() > g.view() && v.sender() == v.view() % g.size() && (pv < 0 || v.view() >= pv)) {
-                    installAsReplica(v.view(), v.contiguous(), v.commit());
+                    installAsReplica(v.view(), v.logView(), v.contiguous(), v.commit());
                 }
             }
             case VrMessage.LogRequest r -> onLogRequest(r);
@@ -1361,7 +1366,7 @@ public final class ConsensusDataPlane implements AutoCloseable {
         int v = d.view();
         if (v == g.view() && pendingView < 0 && g.leader() == me) {
             // the member missed START_VIEW: send it again, with what was installed
-            send(Wire.encode(new VrMessage.StartView(v, me, installedContiguous, installedCommit)),
+            send(Wire.encode(new VrMessage.StartView(v, me, installedLogView, installedContiguous, installedCommit)),
                     g.members().get(d.sender()));
             return;
         }
@@ -1393,10 +1398,13 @@ public final class ConsensusDataPlane implements AutoCloseable {
     }
 
     /**
-     * The new leader of view {@code v}, with DO_VIEW_CHANGE from a majority (itself included): takes the longest
-     * log among them (copying what it lacks from that member, LOG_REQUEST / LOG_COPY), discards anything above
-     * it, installs the view (its programs lead it from here) and sends START_VIEW. False when the copy did not
-     * complete (the next tick tries again, until the view change times out).
+     * The new leader of view {@code v}, with DO_VIEW_CHANGE from a majority (itself included): takes the most
+     * up-to-date log among them — VR's rule: the latest normal view first, then the longest — copying what it lacks
+     * from that member (LOG_REQUEST / LOG_COPY), discards anything above it, installs the view (its programs lead
+     * it from here) and sends START_VIEW. Its own entries above its commit count only when its latest normal view is
+     * the chosen log's: otherwise they may be an old leader's that never committed and were replaced since, under
+     * the same op numbers. False when the copy did not complete (the next tick tries again, until the view change
+     * times out).
      */
     private boolean becomeLeader(int v) {
         Group g = group;
@@ -1409,13 +1417,17 @@ public final class ConsensusDataPlane implements AutoCloseable {
         long groupCommit = 0;
         for (VrMessage.DoViewChange d : reports.values()) {
             groupCommit = Math.max(groupCommit, d.commit());
-            if (d.contiguous() > best.contiguous()
-                    || (d.contiguous() == best.contiguous() && best.sender() != me && d.sender() < best.sender())) {
+            if (moreUpToDate(d, best, me)) {
                 best = d;
             }
         }
         long top = best.contiguous();
-        if (top > mine.contiguous() && fetchLog(v, best.sender(), mine.contiguous(), top) < top) {
+        int logView = best.normalView();
+        long have = trustedPrefix(mine, logView);
+        if (have < mine.contiguous()) {
+            clearAbove(have); // another view's uncommitted entries: fetched again from the chosen log
+        }
+        if (top > have && fetchLog(v, best.sender(), have, top) < top) {
             return false;
         }
         long commit;
@@ -1436,7 +1448,7 @@ public final class ConsensusDataPlane implements AutoCloseable {
                 st.putInt(block.state("stopped").offset(), 0);
                 for (int i = 0; i < ackedField.size() / 8; i++) {
                     VrMessage.DoViewChange d = reports.get(i);
-                    long a = i == me ? top : d == null ? 0 : Math.min(d.contiguous(), top);
+                    long a = i == me ? top : d == null ? 0 : Math.min(trustedPrefix(d, logView), top);
                     st.putLong(ackedField.offset() + 8 * i, a);
                 }
             });
@@ -1445,6 +1457,7 @@ public final class ConsensusDataPlane implements AutoCloseable {
             installed = g.withView(v);
             installedContiguous = top;
             installedCommit = commit;
+            installedLogView = logView;
             writeConfig(installed, me, true);
             group = installed;
             pendingView = -1;
@@ -1453,18 +1466,42 @@ public final class ConsensusDataPlane implements AutoCloseable {
             viewChangesInstalled.incrementAndGet();
         }
         afterInstall(commit);
-        byte[] start = Wire.encode(new VrMessage.StartView(v, me, top, commit));
+        byte[] start = Wire.encode(new VrMessage.StartView(v, me, logView, top, commit));
         for (Member m : installed.members()) {
             if (m.index() != me) {
                 send(start, m);
             }
         }
         System.err.println("consensus " + block.name() + ": member " + me + " leads view " + v + " (log 1 .. " + top
-                + ", commit " + commit + ", reports from " + reports.keySet() + ")");
+                + " of view " + logView + " from member " + best.sender() + ", commit " + commit + ", reports from "
+                + reports.keySet() + ")");
         for (Consumer<Group> l : viewListeners) {
             l.accept(installed);
         }
         return true;
+    }
+
+    /**
+     * VR's order of logs in a view change: the later normal view wins, then the longer log; on a tie the new leader's
+     * own (nothing to copy), then the lower member index.
+     */
+    static boolean moreUpToDate(VrMessage.DoViewChange d, VrMessage.DoViewChange best, int me) {
+        if (d.normalView() != best.normalView()) {
+            return d.normalView() > best.normalView();
+        }
+        if (d.contiguous() != best.contiguous()) {
+            return d.contiguous() > best.contiguous();
+        }
+        return best.sender() != me && d.sender() < best.sender();
+    }
+
+    /**
+     * How much of a reported log agrees with the chosen log of view {@code logView}: all of it when it comes from the
+     * same normal view; otherwise only the committed part (entries above the commit may be an old leader's that a
+     * later view replaced).
+     */
+    static long trustedPrefix(VrMessage.DoViewChange d, int logView) {
+        return d.normalView() == logView ? d.contiguous() : Math.min(d.contiguous(), d.commit());
     }
 
     /** Copies entries {@code have + 1 .. top} from member {@code source}'s log into this one; the last op held. */
@@ -1547,11 +1584,12 @@ public final class ConsensusDataPlane implements AutoCloseable {
     }
 
     /**
-     * A member receiving START_VIEW(v, leaderContiguous, commit) from the new leader: discards what it holds above
-     * the leader's log (and above its own contiguous prefix: the leader re-sends those), takes the commit number,
-     * installs view {@code v} as a replica and resumes. What it lacks arrives by retransmission.
+     * A member receiving START_VIEW(v, logView, leaderContiguous, commit) from the new leader: discards what it holds
+     * above the leader's log, above its own contiguous prefix (the leader re-sends those) and — when its latest normal
+     * view is not {@code logView} — above its own commit (those may be entries the chosen log replaced), takes the
+     * commit number, installs view {@code v} as a replica and resumes. What it lacks arrives by retransmission.
      */
-    private void installAsReplica(int v, long leaderContiguous, long groupCommit) {
+    private void installAsReplica(int v, int logView, long leaderContiguous, long groupCommit) {
         long commit;
         Group installed;
         synchronized (viewLock) {
@@ -1564,7 +1602,9 @@ public final class ConsensusDataPlane implements AutoCloseable {
                 LockSupport.parkNanos(1_000_000L); // a PREPARE already inside XDP finishes
             }
             Status s = status();
-            long keep = Math.min(heldContiguous(s), leaderContiguous);
+            long held = heldContiguous(s);
+            long trusted = g.view() == logView ? held : Math.min(held, s.commit());
+            long keep = Math.min(trusted, leaderContiguous);
             clearAbove(keep);
             commit = Math.max(Math.min(s.commit(), keep), Math.min(groupCommit, keep));
             long c = commit;

@@ -66,6 +66,86 @@ class ConsensusViewChangeTest {
         scenario(true);
     }
 
+    /**
+     * VR's order of logs in a view change — the latest normal view first, then the length — and why it matters. The
+     * leader, member 0, is partitioned from members 1 and 2 (the switch drops unicast frames between them; clients
+     * still reach everyone) and numbers {@value #STALE} requests that no replica ever logs. Members 1 and 2 install
+     * view 1 without it and commit fewer entries than member 0 holds, under the same op numbers. The partition heals
+     * and member 1 dies: member 2 alone cannot start view 2, so view 3 — member 0's — is formed by members 0 and 2,
+     * with member 0's log the longer one. Member 0 must take member 2's (view 1's) log, keeping only its own committed
+     * prefix; before DO_VIEW_CHANGE carried the latest normal view, it kept its own log and the two survivors' logs
+     * diverged at the first op past view 0's commit.
+     */
+    @Test
+    @Timeout(value = 180, unit = TimeUnit.SECONDS)
+    void aFormerLeaderWithALongerLogFromAnOlderViewTakesTheNewerLog() throws Exception {
+        Kernel.assumeBpf();
+        ConsensusDataPlane.Options options = DataPlaneGroup.options().withLeaderTimeout(LEADER_TIMEOUT);
+        try (DataPlaneGroup g = new DataPlaneGroup(3, options)) {
+            List<VrClient> clients = g.clientsOfAll(CLIENTS, Duration.ofMillis(100), 3, 1500);
+            Set<Long> issued = new HashSet<>();
+
+            // 1. view 0, member 0 leads; everything committed everywhere
+            LoadGenerator.Result warm = g.run(clients, WARM, Duration.ofSeconds(30));
+            long committed = g.awaitConverged(Duration.ofSeconds(20));
+
+            // 2. member 0 is cut off from the replicas and numbers requests nobody else logs
+            g.net.setPartitioned(0, 1, true);
+            g.net.setPartitioned(0, 2, true);
+            List<VrClient> toMemberZero = g.clients(1, Duration.ofMillis(2), 1);
+            LoadGenerator.Result lost = g.run(toMemberZero, STALE, Duration.ofSeconds(30));
+            assertEquals(STALE, lost.unanswered(), "nothing commits without a replica");
+            assertTrue(Kernel.eventually(Duration.ofSeconds(5),
+                    () -> g.planes.get(0).status().lastOp() >= committed + STALE), g.describe());
+            assertEquals(committed, g.planes.get(2).status().contiguous(), "no replica logged them");
+
+            // 3. members 1 and 2 hear nothing from the leader: view 1, led by member 1; the clients find it
+            assertTrue(Kernel.eventually(Duration.ofSeconds(20), () -> inView(g, 1, 1) && inView(g, 2, 1)),
+                    "members 1 and 2 installed view 1" + g.describe());
+            LoadGenerator.Result inViewOne = g.run(clients, IN_VIEW_ONE, Duration.ofSeconds(60));
+            long viewOneLast = g.planes.get(1).status().lastOp();
+            assertTrue(Kernel.eventually(Duration.ofSeconds(10),
+                    () -> g.planes.get(2).status().contiguous() == viewOneLast), g.describe());
+            long oldLeaderLast = g.planes.get(0).status().lastOp();
+            assertTrue(viewOneLast < oldLeaderLast, "view 1's log (" + viewOneLast + ") is shorter than member 0's ("
+                    + oldLeaderLast + ")");
+            assertTrue(g.net.partitionDrops() > 0, "the switch dropped frames between the partitioned members");
+
+            // 4. healed; member 1 dies: view 2 (member 2's) gets no majority, view 3 is member 0's
+            g.net.setPartitioned(0, 1, false);
+            g.net.setPartitioned(0, 2, false);
+            g.kill(1);
+            assertTrue(Kernel.eventually(Duration.ofSeconds(30), () -> inView(g, 0, 3) && inView(g, 2, 3)),
+                    "members 0 and 2 installed view 3" + g.describe());
+            assertTrue(g.planes.get(0).isLeader(), "member 0 leads view 3");
+            assertTrue(g.planes.get(0).entriesFetched() >= viewOneLast - committed,
+                    "member 0 copied view 1's entries from member 2: " + g.planes.get(0).entriesFetched());
+
+            // 5. the clients continue with member 0; both survivors hold and executed the same log
+            LoadGenerator.Result inViewThree = g.run(clients, IN_VIEW_THREE, Duration.ofSeconds(60));
+            long last = g.awaitConverged(Duration.ofSeconds(20));
+            DataPlaneGroup.drain(clients, Duration.ofMillis(200));
+            List<LogEntry> log = g.assertLogsAgree(last);
+            assertEquals(LongStream.rangeClosed(1, last).boxed().toList(), log.stream().map(LogEntry::op).toList());
+            DataPlaneGroup.assertAnswers(warm, WARM, log, issued);
+            DataPlaneGroup.assertAnswers(inViewOne, IN_VIEW_ONE, log, issued);
+            DataPlaneGroup.assertAnswers(inViewThree, IN_VIEW_THREE, log, issued);
+            System.out.printf("view change test (stale leader): view 0 committed %d, member 0 numbered up to %d alone;"
+                            + " view 1 ended at %d; member 0 fetched %d entries for view 3; last op %d; %d partition"
+                            + " drops%n", committed, oldLeaderLast, viewOneLast, g.planes.get(0).entriesFetched(), last,
+                    g.net.partitionDrops());
+        }
+    }
+
+    static final int STALE = 200;
+    static final int IN_VIEW_ONE = 40;
+    static final int IN_VIEW_THREE = 20;
+
+    private static boolean inView(DataPlaneGroup g, int member, int view) {
+        ConsensusDataPlane p = g.planes.get(member);
+        return p.group().view() == view && p.pendingView() == -1;
+    }
+
     private void scenario(boolean cutMemberOne) throws Exception {
         Kernel.assumeBpf();
         Duration timeout = cutMemberOne ? Duration.ofSeconds(1) : LEADER_TIMEOUT; // the cut stays well below it
