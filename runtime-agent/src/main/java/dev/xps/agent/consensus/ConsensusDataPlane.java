@@ -86,6 +86,10 @@ import java.util.function.LongConsumer;
  * again in a new process, checked against the manifest, and {@link #resume} brings a fresh service up to date
  * through {@link #recoverService}; only {@link #unload()} (or {@link #unload(Path, Path, String)}) detaches and
  * removes everything.
+ *
+ * <p><b>Fenced</b>: the retransmission timer checks every interval that the links still attach the programs. When
+ * one does not (someone else detached it, the interface went away), {@link #dataPlaneLost()} says why and the member
+ * stops taking part, so that a leader without programs falls silent and its replicas elect another.
  */
 public final class ConsensusDataPlane implements AutoCloseable {
     /** Ops read per batch by {@link #getNicLog} (one {@code bpf_map_lookup_batch} each). */
@@ -292,6 +296,8 @@ public final class ConsensusDataPlane implements AutoCloseable {
     private final Object viewLock = new Object();
     /** The view this member is changing to (-1: none); while set the programs are paused (configured = 0). */
     private volatile int pendingView = -1;
+    /** Why this member's programs no longer run under it (null while they do): it then takes no part in the protocol. */
+    private volatile String dataPlaneLost;
     private volatile long viewChangeStartedNs;
     private final Map<Integer, VrMessage.DoViewChange> doViewChanges = new ConcurrentHashMap<>();
     private final LinkedBlockingQueue<VrMessage.LogCopy> logInbox = new LinkedBlockingQueue<>();
@@ -1096,6 +1102,9 @@ public final class ConsensusDataPlane implements AutoCloseable {
                 return;
             }
             try {
+                if (dataPlaneLost != null || !stillAttached()) {
+                    continue; // fenced: no heartbeat, no retransmission, no view change
+                }
                 Status s = status();
                 target.accumulateAndGet(s.commit(), Math::max); // a lost or full ring buffer delays, never loses
                 if (pendingView >= 0) {
@@ -1124,6 +1133,65 @@ public final class ConsensusDataPlane implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * Whether the links this data plane attached still attach its programs (an operator's {@code bpftool link
+     * detach}, an interface deleted). When one does not, the member is fenced: what is still attached is paused
+     * (a leader's TC ingress would go on sending PREPAREs whose PREPAREOKs nobody counts), and it sends no
+     * heartbeat, retransmits nothing and takes no part in view changes, so that the replicas of a leader without
+     * programs hear silence and elect another instead of waiting on an agent that is alive but cannot order.
+     */
+    private boolean stillAttached() {
+        List<BpfLink> attached;
+        synchronized (this) {
+            attached = List.copyOf(links);
+        }
+        for (BpfLink l : attached) {
+            boolean gone;
+            try {
+                gone = l.info().isDetached();
+            } catch (RuntimeException e) {
+                gone = true; // the link itself is gone
+            }
+            synchronized (this) {
+                if (!running || !links.contains(l)) {
+                    return true; // detached or closed by this process, not lost
+                }
+            }
+            if (gone) {
+                dataPlaneLost = "link " + l.id() + " (" + linkName(attached.indexOf(l)) + ") no longer attaches"
+                        + " its program";
+                try {
+                    writeConfig(group, me, false);
+                } catch (RuntimeException e) {
+                    // the maps may be gone too: nothing left to pause
+                }
+                System.err.println("consensus " + block.name() + ": member " + me + ": " + dataPlaneLost
+                        + ": the member stops taking part (no heartbeat, no retransmission, no view change)"
+                        + (isLeader() ? "; its replicas will elect another leader" : ""));
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static String linkName(int i) {
+        return switch (i) {
+            case 0 -> XDP_LINK;
+            case 1 -> INGRESS_LINK;
+            case 2 -> EGRESS_LINK;
+            default -> "link " + i;
+        };
+    }
+
+    /**
+     * Why this member's programs stopped running under it — a link detached by someone else, its interface
+     * deleted — or null while they run. Such a member is fenced: it pauses what is still attached and sends no
+     * heartbeat, retransmits nothing and takes no part in view changes (docs/consensus.md, "View change").
+     */
+    public String dataPlaneLost() {
+        return dataPlaneLost;
     }
 
     /** Re-sends PREPARE for entries above each member's acked (older than one interval), 64 per member. */
@@ -1339,6 +1407,9 @@ public final class ConsensusDataPlane implements AutoCloseable {
 
     /** Types 6-9 on P + 1; false for any other message. */
     private boolean onViewMessage(VrMessage m) {
+        if (dataPlaneLost != null && (m instanceof VrMessage.DoViewChange || m instanceof VrMessage.StartView)) {
+            return true; // fenced: a member without programs must not lead a view or count in one
+        }
         switch (m) {
             case VrMessage.DoViewChange d -> onDoViewChange(d);
             case VrMessage.StartView v -> {
