@@ -3,7 +3,7 @@ package xps.generated;
 
 import dev.xps.runtime.Bytes;
 import dev.xps.runtime.EntryPoint;
-import dev.xps.runtime.Ipv4Prefix;
+import dev.xps.runtime.IpPrefix;
 import dev.xps.runtime.Malformed;
 import dev.xps.runtime.MapKind;
 import dev.xps.runtime.MapLayout;
@@ -84,8 +84,8 @@ public final class KitchenSink implements XpsProgram {
         this.journal = maps.open(JOURNAL);
         this.entryPoints = List.of(
                 new EntryPoint("route", Predicate.tcp(7000, 7010).sport(1024, 65535)
-                        .from(Ipv4Prefix.parse("10.0.0.0/8"))
-                        .to(Ipv4Prefix.parse("192.168.1.1/32")), this::route),
+                        .from(IpPrefix.parse("10.0.0.0/8"))
+                        .to(IpPrefix.parse("192.168.1.1/32")), this::route),
                 new EntryPoint("ping", Predicate.udp(9), this::ping));
     }
 

@@ -32,8 +32,8 @@ predicate : ON proto=(TCP | UDP) clause+=predicateClause* ;
 predicateClause
     : PORT portRange                     # dstPortClause
     | SPORT portRange                    # srcPortClause
-    | FROM address=IPV4                  # srcAddrClause
-    | TO address=IPV4                    # dstAddrClause
+    | FROM address=(IPV4 | IPV6)         # srcAddrClause
+    | TO address=(IPV4 | IPV6)           # dstAddrClause
     ;
 portRange : lo=INT (DOTDOT hi=INT)? ;
 
@@ -167,6 +167,9 @@ LBRACK: '['; RBRACK: ']'; COMMA: ','; SEMI: ';'; COLON: ':'; DOTDOT: '..'; UNDER
 
 // An IPv4 address with an optional prefix length; checked for range in the AST builder.
 IPV4 : DIGIT+ '.' DIGIT+ '.' DIGIT+ '.' DIGIT+ ('/' DIGIT+)? ;
+// An IPv6 address (at least two colons, so 'map m: ...' never lexes as one) with an optional prefix
+// length; its groups, '::' and range are checked in the AST builder.
+IPV6 : HEXDIGIT* ':' HEXDIGIT* ':' (HEXDIGIT | ':')* ('/' DIGIT+)? ;
 // Decimal or hex; '_' separates digit groups (2_000_000). Range is checked in the AST builder.
 INT  : DIGIT (DIGIT | '_')* | '0' [xX] HEXDIGIT (HEXDIGIT | '_')* ;
 HEXSTRING : 'x"' (HEXDIGIT | ' ' | '_')* '"' ;

@@ -4,7 +4,7 @@ package dev.xps.runtime;
  * An IPv4 network. Addresses are {@code int}s holding the address's 32 bits in network order
  * ({@code 10.0.0.1} is {@code 0x0A000001}).
  */
-public record Ipv4Prefix(int address, int prefixLength) {
+public record Ipv4Prefix(int address, int prefixLength) implements IpPrefix {
     public Ipv4Prefix {
         if (prefixLength < 0 || prefixLength > 32) {
             throw new IllegalArgumentException("prefix length " + prefixLength);
@@ -35,6 +35,18 @@ public record Ipv4Prefix(int address, int prefixLength) {
 
     public boolean contains(int ip) {
         return (ip & mask(prefixLength)) == address;
+    }
+
+    @Override
+    public boolean isIpv6() {
+        return false;
+    }
+
+    /** IPv4 addresses (4 bytes, or 16 that are IPv4-mapped) only: a native IPv6 address never lies in it. */
+    @Override
+    public boolean contains(byte[] address) {
+        long v4 = IpPrefix.ipv4Of(address);
+        return v4 >= 0 && contains((int) v4);
     }
 
     private static int mask(int prefixLength) {

@@ -6,10 +6,10 @@ import java.util.Optional;
 /**
  * Which packets an entry point sees, as seen by the server: protocol and the service's (destination)
  * port range, optionally narrowed by the client's (source) port range and the source and
- * destination networks. Built fluently: {@code Predicate.tcp(6379).from(Ipv4Prefix.parse("10.0.0.0/8"))}.
+ * destination networks. Built fluently: {@code Predicate.tcp(6379).from(IpPrefix.parse("10.0.0.0/8"))}.
  */
 public record Predicate(Protocol protocol, PortRange dstPort, Optional<PortRange> srcPort,
-                        Optional<Ipv4Prefix> srcAddress, Optional<Ipv4Prefix> dstAddress) {
+                        Optional<IpPrefix> srcAddress, Optional<IpPrefix> dstAddress) {
 
     public static Predicate tcp(int port) {
         return of(Protocol.TCP, PortRange.of(port));
@@ -37,21 +37,35 @@ public record Predicate(Protocol protocol, PortRange dstPort, Optional<PortRange
     }
 
     /** Only packets from {@code source}. */
-    public Predicate from(Ipv4Prefix source) {
+    public Predicate from(IpPrefix source) {
         return new Predicate(protocol, dstPort, srcPort, Optional.of(source), dstAddress);
     }
 
     /** Only packets to {@code destination}. */
-    public Predicate to(Ipv4Prefix destination) {
+    public Predicate to(IpPrefix destination) {
         return new Predicate(protocol, dstPort, srcPort, srcAddress, Optional.of(destination));
     }
 
+    /** An IPv4 packet: addresses as {@code int}s in network order ({@code 10.0.0.1} is {@code 0x0A000001}). */
     public boolean matches(Protocol protocol, int srcAddress, int srcPort, int dstAddress, int dstPort) {
+        return matches(protocol, ipv4(srcAddress), srcPort, ipv4(dstAddress), dstPort);
+    }
+
+    /**
+     * A packet of either family: addresses as 4 or 16 bytes in network order (IPv4-mapped IPv6 addresses count as
+     * IPv4). A prefix matches only addresses of its own family, so an entry with {@code from 0.0.0.0/0} sees IPv4
+     * only, and one with an IPv6 prefix IPv6 only — as on every target.
+     */
+    public boolean matches(Protocol protocol, byte[] srcAddress, int srcPort, byte[] dstAddress, int dstPort) {
         return protocol == this.protocol
                 && this.dstPort.contains(dstPort)
                 && this.srcPort.map(r -> r.contains(srcPort)).orElse(true)
                 && this.srcAddress.map(p -> p.contains(srcAddress)).orElse(true)
                 && this.dstAddress.map(p -> p.contains(dstAddress)).orElse(true);
+    }
+
+    private static byte[] ipv4(int a) {
+        return new byte[] {(byte) (a >>> 24), (byte) (a >>> 16), (byte) (a >>> 8), (byte) a};
     }
 
     /** The predicate as the source spells it: {@code tcp port 6379 from 10.0.0.0/8}. */

@@ -30,4 +30,12 @@ public interface XpsProgram {
                 .filter(e -> e.predicate().matches(protocol, srcAddress, srcPort, dstAddress, dstPort))
                 .findFirst();
     }
+
+    /** The same for a packet of either family: addresses as 4 or 16 bytes, network order. */
+    default Optional<EntryPoint> route(Protocol protocol, byte[] srcAddress, int srcPort, byte[] dstAddress,
+                                       int dstPort) {
+        return entryPoints().stream()
+                .filter(e -> e.predicate().matches(protocol, srcAddress, srcPort, dstAddress, dstPort))
+                .findFirst();
+    }
 }

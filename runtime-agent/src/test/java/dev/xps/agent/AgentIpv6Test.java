@@ -146,6 +146,44 @@ class AgentIpv6Test {
         }
     }
 
+    /**
+     * The mirror image: {@code from ::1/128} is an IPv6 prefix, so IPv6 connections from ::1 are on the fast path and
+     * IPv4 ones (also 127.0.0.1, whatever its bytes) go to Redis; {@code to} an IPv6 network that does not hold
+     * ::1 takes nothing.
+     */
+    @Test
+    void anIpv6AddressPredicateTakesIpv6ConnectionsInItsPrefixOnly() throws Exception {
+        Kernel.assumeBpf();
+        assertTrue(Files.isExecutable(REDIS), "redis-server is installed by .ci/run (apt-get install redis-server)");
+        int port = freePort();
+        Path artifact = Artifacts.variant("redis-get", "tcp port 6379", "tcp port " + port + " from ::1");
+        try (Setup s = new Setup()) {
+            try (Context ctx = s.agent.createContext(s.name, artifact, Attachment.cgroup(s.cg.path))) {
+                ctx.put("cache", b("foo"), b("from-kernel"));
+            }
+            s.startRedis(port);
+
+            assertEquals("from-kernel", cli(V6, port, "GET", "foo"), "::1 is in ::1/128");
+            assertEquals(0, getCalls(port));
+            assertEquals("", cli(V4, port, "GET", "foo"), "127.0.0.1 is IPv4: Redis (which has no foo)");
+            assertEquals(1, getCalls(port));
+            try (Context ctx = s.agent.context(s.name)) {
+                List<Tuple> keys = ctx.pinned().map("redis_socks").keys().stream().map(Tuple::of).toList();
+                assertTrue(keys.stream().noneMatch(t -> t.family() == 2), keys.toString());
+            }
+        }
+        int other = freePort();
+        Path elsewhere = Artifacts.variant("redis-get", "tcp port 6379", "tcp port " + other + " to fd00::/8");
+        try (Setup s = new Setup()) {
+            try (Context ctx = s.agent.createContext(s.name, elsewhere, Attachment.cgroup(s.cg.path))) {
+                ctx.put("cache", b("foo"), b("from-kernel"));
+            }
+            s.startRedis(other);
+            assertEquals("", cli(V6, other, "GET", "foo"), "::1 is not in fd00::/8: Redis");
+            assertEquals(1, getCalls(other));
+        }
+    }
+
     @Test
     void aPutOverIpv6IsResetAndIpv4StillIs() throws Exception {
         Kernel.assumeBpf();

@@ -2,7 +2,6 @@ package dev.xps.stack;
 
 import dev.xps.runtime.EntryPoint;
 import dev.xps.runtime.XpsProgram;
-import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.Optional;
@@ -19,7 +18,7 @@ sealed interface Route {
     record ByPredicate() implements Route {
         @Override
         public Optional<EntryPoint> find(XpsProgram program, ConnectionInfo c) {
-            return program.route(c.protocol(), ipv4(c.remote()), c.remote().getPort(), ipv4(c.local()),
+            return program.route(c.protocol(), bytes(c.remote()), c.remote().getPort(), bytes(c.local()),
                     c.logicalPort());
         }
     }
@@ -31,27 +30,9 @@ sealed interface Route {
         }
     }
 
-    /** The address as the runtime's int (network order); 0 for IPv6 that is not IPv4-mapped. */
-    static int ipv4(InetSocketAddress address) {
+    /** The address's bytes (4 or 16, network order; the runtime treats IPv4-mapped ones as IPv4); none if unknown. */
+    static byte[] bytes(InetSocketAddress address) {
         InetAddress a = address == null ? null : address.getAddress();
-        byte[] b;
-        if (a instanceof Inet4Address) {
-            b = a.getAddress();
-        } else if (a != null && a.getAddress().length == 16 && isMapped(a.getAddress())) {
-            byte[] all = a.getAddress();
-            b = new byte[] {all[12], all[13], all[14], all[15]};
-        } else {
-            return 0;
-        }
-        return ((b[0] & 0xFF) << 24) | ((b[1] & 0xFF) << 16) | ((b[2] & 0xFF) << 8) | (b[3] & 0xFF);
-    }
-
-    private static boolean isMapped(byte[] a) {
-        for (int i = 0; i < 10; i++) {
-            if (a[i] != 0) {
-                return false;
-            }
-        }
-        return a[10] == (byte) 0xFF && a[11] == (byte) 0xFF;
+        return a == null ? new byte[0] : a.getAddress();
     }
 }

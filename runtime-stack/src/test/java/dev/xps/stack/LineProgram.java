@@ -32,9 +32,14 @@ final class LineProgram implements XpsProgram {
     private final List<EntryPoint> entries;
 
     LineProgram(MapStore store, String prefix) {
+        this(store, prefix, Predicate.tcp(PORT));
+    }
+
+    /** With {@code line}, the TCP entry, on {@code tcp} (e.g. narrowed by an address prefix). */
+    LineProgram(MapStore store, String prefix, Predicate tcp) {
         this.kv = store.open(KV);
         this.prefix = prefix;
-        this.entries = List.of(new EntryPoint("line", Predicate.tcp(PORT), this::handle),
+        this.entries = List.of(new EntryPoint("line", tcp, this::handle),
                 new EntryPoint("dgram", Predicate.udp(PORT), this::handle));
     }
 

@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.xps.runtime.IpPrefix;
 import dev.xps.runtime.MapStore;
+import dev.xps.runtime.Predicate;
 import dev.xps.runtime.Verdict;
 import io.netty.channel.epoll.Epoll;
 import java.io.ByteArrayOutputStream;
@@ -388,6 +390,36 @@ class XpsStackTest {
             s.send(new DatagramPacket(b("DROP\nGET k\n"), 11, at));
             s.setSoTimeout(150);
             assertThrows(SocketTimeoutException.class, () -> s.receive(p));
+        }
+    }
+
+    /**
+     * An address prefix matches its own family only, as in the kernel: {@code from 0.0.0.0/0} takes IPv4 clients
+     * and leaves IPv6 ones to the service; {@code from ::1} the reverse.
+     */
+    @Test
+    void addressPredicatesSeeOnlyTheirOwnFamily() throws Exception {
+        for (String prefix : List.of("0.0.0.0/0", "::1")) {
+            maps = new MapStore();
+            service.autoReply = true;
+            service.calls.clear();
+            Predicate line = Predicate.tcp(LineProgram.PORT).from(IpPrefix.parse(prefix));
+            stack = XpsStack.builder(maps, s -> new LineProgram(s, "V ", line)).service(service).build();
+            stack.put("kv", b("k"), b("v"));
+            InetSocketAddress v4 = stack.listenTcp(new InetSocketAddress("127.0.0.1", 0), LineProgram.PORT);
+            InetSocketAddress v6 = stack.listenTcp(new InetSocketAddress("::1", 0), LineProgram.PORT);
+            boolean ipv6 = prefix.contains(":");
+            try (Socket s = connect(ipv6 ? v6 : v4)) {
+                write(s, "GET k\n");
+                assertEquals("V v\n", read(s, 4), prefix + ": the fast path");
+            }
+            try (Socket s = connect(ipv6 ? v4 : v6)) {
+                write(s, "GET k\n");
+                assertEquals("got GET k\n", read(s, 10), prefix + ": the other family goes to the service");
+            }
+            assertEquals(1, service.calls.size(), service.calls.toString());
+            stack.close();
+            stack = null;
         }
     }
 

@@ -46,9 +46,10 @@ public final class NfpBackend implements Backend {
         // On UDP, 'reset' is the same as drop (docs/language.md), so it is expressible.
         // Consensus blocks are not lowered (a warning, the handlers still compile). Everything else,
         // hash-map writes, bytes values, keys and encodes of run-time length included, is C.
-        return Capabilities.allExcept(Feature.TCP, Feature.CONSENSUS)
+        return Capabilities.allExcept(Feature.TCP, Feature.CONSENSUS, Feature.IPV6_ADDRESS_MATCH)
                 .withLimits(MAX_DATAGRAM, MAX_DATAGRAM, 256, 1024, 1L << 22)
-                .because(Feature.TCP, TCP_REASON);
+                .because(Feature.TCP, TCP_REASON)
+                .because(Feature.IPV6_ADDRESS_MATCH, "the generated P4 parser reads Ethernet/IPv4 only");
     }
 
     @Override

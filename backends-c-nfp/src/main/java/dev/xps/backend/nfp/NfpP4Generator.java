@@ -4,6 +4,7 @@ import dev.xps.compiler.ir.ByteOrder;
 import dev.xps.compiler.ir.IrEntryPoint;
 import dev.xps.compiler.ir.IrHandler;
 import dev.xps.compiler.ir.IrModule;
+import dev.xps.compiler.ir.IpPrefix;
 import dev.xps.compiler.ir.Ipv4Prefix;
 import dev.xps.compiler.ir.PortRange;
 import dev.xps.compiler.ir.Predicate;
@@ -291,7 +292,9 @@ final class NfpP4Generator {
         return s.toString();
     }
 
-    static String prefix(String field, Ipv4Prefix a) {
+    static String prefix(String field, IpPrefix prefix) {
+        // the capability check refuses IPv6 prefixes for this target (its parser reads IPv4 only)
+        Ipv4Prefix a = (Ipv4Prefix) prefix;
         if (a.prefixLength() == 0) {
             return "true";
         }

@@ -16,6 +16,8 @@ import dev.xps.compiler.diag.SourceLocation;
 import dev.xps.compiler.ir.ByteOrder;
 import dev.xps.compiler.ir.DecodeOp;
 import dev.xps.compiler.ir.EncodeItem;
+import dev.xps.compiler.ir.Ipv4Prefix;
+import dev.xps.compiler.ir.Ipv6Prefix;
 import dev.xps.compiler.ir.IrEntryPoint;
 import dev.xps.compiler.ir.IrExpr;
 import dev.xps.compiler.ir.IrHandler;
@@ -314,35 +316,59 @@ final class CGenerator {
 
     /**
      * sock_ops sees the local port in host order and the remote one in network order. Ports match IPv4 and IPv6
-     * connections alike; {@code from}/{@code to} are IPv4 prefixes, so a predicate with one matches IPv4
-     * connections only (also v4-mapped ones on an AF_INET6 socket): {@code ops->remote_ip4} of a native IPv6
-     * socket is a placeholder of the kernel's, not one of its addresses.
+     * connections alike; an address prefix matches its own family only: an IPv4 one IPv4 connections (also
+     * v4-mapped ones on an AF_INET6 socket: {@code ops->remote_ip4} of a native IPv6 socket is a placeholder of
+     * the kernel's, not one of its addresses), an IPv6 one native IPv6 connections ({@code remote_ip6[]}).
      */
     private static String opsPredicate(Predicate p) {
         List<String> parts = new ArrayList<>();
         parts.add(range("ops->local_port", p.dstPort()));
         p.srcPort().ifPresent(r -> parts.add(range("bpf_ntohl(ops->remote_port)", r)));
         if (p.srcAddress().isPresent() || p.dstAddress().isPresent()) {
-            parts.add("xps_ops_is_ipv4(ops)");
+            parts.add(p.isIpv6() ? "xps_ops_is_ipv6(ops)" : "xps_ops_is_ipv4(ops)");
         }
-        p.srcAddress().ifPresent(a -> parts.add(prefix("bpf_ntohl(ops->remote_ip4)", a)));
-        p.dstAddress().ifPresent(a -> parts.add(prefix("bpf_ntohl(ops->local_ip4)", a)));
+        p.srcAddress().ifPresent(a -> parts.add(a instanceof Ipv6Prefix v6
+                ? ip6("xps_ip6_in(ops->remote_ip6[0], ops->remote_ip6[1], ops->remote_ip6[2], ops->remote_ip6[3], ", v6)
+                : prefix("bpf_ntohl(ops->remote_ip4)", (Ipv4Prefix) a)));
+        p.dstAddress().ifPresent(a -> parts.add(a instanceof Ipv6Prefix v6
+                ? ip6("xps_ip6_in(ops->local_ip6[0], ops->local_ip6[1], ops->local_ip6[2], ops->local_ip6[3], ", v6)
+                : prefix("bpf_ntohl(ops->local_ip4)", (Ipv4Prefix) a)));
         return String.join(" && ", parts);
+    }
+
+    /** {@code call} (a helper's name and its leading arguments) completed with the network and mask words. */
+    private static String ip6(String call, Ipv6Prefix a) {
+        if (a.prefixLength() == 0) {
+            return "1 /* " + a + " */";
+        }
+        byte[] n = a.bytes();
+        byte[] m = a.maskBytes();
+        StringBuilder s = new StringBuilder(call);
+        for (byte[] words : List.of(n, m)) {
+            for (int i = 0; i < 4; i++) {
+                long w = ((words[4 * i] & 0xFFL) << 24) | ((words[4 * i + 1] & 0xFFL) << 16)
+                        | ((words[4 * i + 2] & 0xFFL) << 8) | (words[4 * i + 3] & 0xFFL);
+                s.append(String.format("bpf_htonl(0x%08x)", w)).append(words == m && i == 3 ? "" : ", ");
+            }
+        }
+        return s.append(") /* ").append(a).append(" */").toString();
     }
 
     /**
      * The XDP entry's test on a parsed datagram ({@code f}, IPv4 or IPv6). As for TCP, ports match both families and
-     * {@code from}/{@code to} (IPv4 prefixes) make the predicate match IPv4 datagrams only.
+     * an address prefix only datagrams of its own family (IPv6 ones are read from the packet's header).
      */
     private static String udpPredicate(Predicate p) {
         List<String> parts = new ArrayList<>();
         parts.add(range("bpf_ntohs(f.dport)", p.dstPort()));
         p.srcPort().ifPresent(r -> parts.add(range("bpf_ntohs(f.sport)", r)));
         if (p.srcAddress().isPresent() || p.dstAddress().isPresent()) {
-            parts.add("xps_udp_is_ipv4(&f)");
+            parts.add(p.isIpv6() ? "!xps_udp_is_ipv4(&f)" : "xps_udp_is_ipv4(&f)");
         }
-        p.srcAddress().ifPresent(a -> parts.add(prefix("bpf_ntohl(f.saddr)", a)));
-        p.dstAddress().ifPresent(a -> parts.add(prefix("bpf_ntohl(f.daddr)", a)));
+        p.srcAddress().ifPresent(a -> parts.add(a instanceof Ipv6Prefix v6 ? ip6("xps_udp_ip6_in(ctx, &f, 0, ", v6)
+                : prefix("bpf_ntohl(f.saddr)", (Ipv4Prefix) a)));
+        p.dstAddress().ifPresent(a -> parts.add(a instanceof Ipv6Prefix v6 ? ip6("xps_udp_ip6_in(ctx, &f, 1, ", v6)
+                : prefix("bpf_ntohl(f.daddr)", (Ipv4Prefix) a)));
         return String.join(" && ", parts);
     }
 
@@ -351,7 +377,7 @@ final class CGenerator {
                 : "(" + value + " >= " + r.low() + " && " + value + " <= " + r.high() + ")";
     }
 
-    private static String prefix(String value, dev.xps.compiler.ir.Ipv4Prefix a) {
+    private static String prefix(String value, Ipv4Prefix a) {
         if (a.prefixLength() == 0) {
             return "1 /* " + a + " */";
         }

@@ -225,8 +225,11 @@ final class EbpfTestRunner implements Backend.TestRunner {
 
     private static void sendUdp(Bpftool.Pins pins, EntryPlan entry, IrTest.Send s, Path work)
             throws StepFailed, Bpftool.BpfException {
-        Packets.Flow flow = Packets.Flow.matching(entry.entry().predicate());
-        byte[] request = Packets.request(flow, s.payload());
+        // a predicate with IPv6 prefixes sees IPv6 datagrams only; otherwise the test frames are IPv4
+        boolean ipv6 = entry.entry().predicate().isIpv6();
+        Packets.Flow flow = ipv6 ? null : Packets.Flow.matching(entry.entry().predicate());
+        Packets.Flow6 flow6 = ipv6 ? Packets.Flow6.matching(entry.entry().predicate()) : null;
+        byte[] request = ipv6 ? Packets.request6(flow6, s.payload()) : Packets.request(flow, s.payload());
         Bpftool.TestRun r = Bpftool.testRun(pins.program(entry.xdpProg()), request, work);
         String expected = s.verdict().keyword() + s.response().map(b -> " " + quoted(b)).orElse("");
         String sent = "sent " + quoted(s.payload()) + " to " + entry.xdpProg() + " (XDP)\n  expected " + expected
@@ -236,8 +239,10 @@ final class EbpfTestRunner implements Backend.TestRunner {
                 if (r.retval() != XDP_TX) {
                     throw new StepFailed(s.location(), sent + action(r.retval()));
                 }
-                Optional<String> wrong = Packets.checkReply(flow, r.dataOut(), s.response().orElse(new byte[0]));
-                byte[] payload = Packets.payloadOf(r.dataOut());
+                byte[] expectedPayload = s.response().orElse(new byte[0]);
+                Optional<String> wrong = ipv6 ? Packets.checkReply6(flow6, r.dataOut(), expectedPayload)
+                        : Packets.checkReply(flow, r.dataOut(), expectedPayload);
+                byte[] payload = ipv6 ? Packets.payloadOf6(r.dataOut()) : Packets.payloadOf(r.dataOut());
                 if (s.response().isPresent() && !Arrays.equals(payload, s.response().get())) {
                     throw new StepFailed(s.location(), sent + "tx " + quoted(payload));
                 }

@@ -119,7 +119,7 @@ final class Manifest {
         return o;
     }
 
-    private static Map<String, Object> prefix(dev.xps.compiler.ir.Ipv4Prefix a) {
+    private static Map<String, Object> prefix(dev.xps.compiler.ir.IpPrefix a) {
         Map<String, Object> o = Json.object();
         String s = a.toString();
         o.put("address", s.substring(0, s.indexOf('/')));

@@ -1,6 +1,7 @@
 package dev.xps.backend.ebpf;
 
 import dev.xps.compiler.ir.Ipv4Prefix;
+import dev.xps.compiler.ir.Ipv6Prefix;
 import dev.xps.compiler.ir.Predicate;
 import java.util.Arrays;
 import java.util.Optional;
@@ -19,11 +20,11 @@ final class Packets {
 
     private Packets() {}
 
-    /** The client and server ends of a request that matches {@code p}. */
+    /** The client and server ends of an IPv4 request that matches {@code p} (a predicate without IPv6 prefixes). */
     record Flow(long clientIp, long serverIp, int clientPort, int serverPort) {
         static Flow matching(Predicate p) {
-            long client = p.srcAddress().map(Packets::hostIn).orElse(0x0A00_0002L);
-            long server = p.dstAddress().map(Packets::hostIn).orElse(0x0A00_0001L);
+            long client = p.srcAddress().map(a -> hostIn((Ipv4Prefix) a)).orElse(0x0A00_0002L);
+            long server = p.dstAddress().map(a -> hostIn((Ipv4Prefix) a)).orElse(0x0A00_0001L);
             int clientPort = p.srcPort().map(r -> r.low()).orElse(40_000);
             return new Flow(client, server, clientPort, p.dstPort().low());
         }
@@ -139,10 +140,14 @@ final class Packets {
             }
         }
 
-        /** fd00::2 to fd00::1 on the predicate's ports (IPv6 has no address predicates). */
+        /** On the predicate's ports, from and to its IPv6 prefixes' first hosts; fd00::2 to fd00::1 without them. */
         static Flow6 matching(Predicate p) {
             int clientPort = p.srcPort().map(r -> r.low()).orElse(40_000);
-            return new Flow6(ula(2), ula(1), clientPort, p.dstPort().low());
+            byte[] client = p.srcAddress().filter(a -> a instanceof Ipv6Prefix).map(a -> hostIn6((Ipv6Prefix) a))
+                    .orElse(ula(2));
+            byte[] server = p.dstAddress().filter(a -> a instanceof Ipv6Prefix).map(a -> hostIn6((Ipv6Prefix) a))
+                    .orElse(ula(1));
+            return new Flow6(client, server, clientPort, p.dstPort().low());
         }
 
         @Override
@@ -150,6 +155,15 @@ final class Packets {
             return "Flow6[" + java.util.HexFormat.of().formatHex(clientIp) + " " + clientPort + " -> "
                     + java.util.HexFormat.of().formatHex(serverIp) + " " + serverPort + "]";
         }
+    }
+
+    /** An address in an IPv6 prefix: its first host (network + 1) when it has more than one, else itself. */
+    static byte[] hostIn6(Ipv6Prefix prefix) {
+        byte[] a = prefix.bytes();
+        if (prefix.prefixLength() < 127) {
+            a[15] |= 1;
+        }
+        return a;
     }
 
     /** fd00::{@code host}. */

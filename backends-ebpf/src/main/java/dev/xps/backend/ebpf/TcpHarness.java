@@ -1,7 +1,9 @@
 package dev.xps.backend.ebpf;
 
 import dev.xps.backend.ebpf.Plan.EntryPlan;
+import dev.xps.compiler.ir.IpPrefix;
 import dev.xps.compiler.ir.Ipv4Prefix;
+import dev.xps.compiler.ir.Ipv6Prefix;
 import dev.xps.compiler.ir.Predicate;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -80,7 +82,9 @@ final class TcpHarness implements AutoCloseable {
         }
         StringBuilder script = new StringBuilder("set -e; ip link set lo up; ");
         for (String a : addresses) {
-            if (!a.startsWith("127.")) {
+            if (a.contains(":") && !a.equals("::1")) {
+                script.append("ip -6 addr add ").append(a).append("/128 dev lo nodad; ");
+            } else if (!a.contains(":") && !a.startsWith("127.")) {
                 script.append("ip addr add ").append(a).append("/32 dev lo; ");
             }
         }
@@ -164,14 +168,24 @@ final class TcpHarness implements AutoCloseable {
 
     /** The client and service addresses and ports that match an entry point's predicate. */
     record Ends(String clientIp, int clientPort, String serverIp, int serverPort) {
+        /** IPv4 on loopback; over IPv6 (::1 unless a prefix says otherwise) when the predicate's prefixes are IPv6. */
         static Ends of(Predicate p) {
-            String client = p.srcAddress().map(Ends::host).orElse("127.0.0.1");
-            String server = p.dstAddress().map(Ends::host).orElse("127.0.0.1");
+            String local = p.isIpv6() ? "::1" : "127.0.0.1";
+            String client = p.srcAddress().map(Ends::host).orElse(local);
+            String server = p.dstAddress().map(Ends::host).orElse(local);
             return new Ends(client, p.srcPort().map(r -> r.low()).orElse(0), server, p.dstPort().low());
         }
 
-        private static String host(Ipv4Prefix prefix) {
-            long a = prefix.prefixLength() >= 31 ? prefix.address() : prefix.address() + 1;
+        private static String host(IpPrefix prefix) {
+            if (prefix instanceof Ipv6Prefix v6) {
+                byte[] a = Packets.hostIn6(v6);
+                long high = java.nio.ByteBuffer.wrap(a, 0, 8).getLong();
+                long low = java.nio.ByteBuffer.wrap(a, 8, 8).getLong();
+                String s = new Ipv6Prefix(high, low, 128).toString(); // RFC 5952, so ::1 is "::1"
+                return s.substring(0, s.indexOf('/'));
+            }
+            Ipv4Prefix v4 = (Ipv4Prefix) prefix;
+            long a = v4.prefixLength() >= 31 ? v4.address() : v4.address() + 1;
             return ((a >> 24) & 255) + "." + ((a >> 16) & 255) + "." + ((a >> 8) & 255) + "." + (a & 255);
         }
     }

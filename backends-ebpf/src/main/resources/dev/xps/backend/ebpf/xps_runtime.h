@@ -908,6 +908,19 @@ static __always_inline int xps_ops_is_ipv4(const struct bpf_sock_ops *ops)
 	       && ops->remote_ip6[2] == bpf_htonl(0xffff);
 }
 
+/* Native IPv6 (not v4-mapped): what an entry with IPv6 address predicates sees. */
+static __always_inline int xps_ops_is_ipv6(const struct bpf_sock_ops *ops)
+{
+	return ops->family == XPS_AF_INET6 && !xps_ops_is_ipv4(ops);
+}
+
+/* Whether the IPv6 address a0..a3 lies in the network n0..n3 / mask m0..m3 (all words in network order). */
+static __always_inline int xps_ip6_in(__u32 a0, __u32 a1, __u32 a2, __u32 a3, __u32 n0, __u32 n1, __u32 n2,
+				      __u32 n3, __u32 m0, __u32 m1, __u32 m2, __u32 m3)
+{
+	return (a0 & m0) == n0 && (a1 & m1) == n1 && (a2 & m2) == n2 && (a3 & m3) == n3;
+}
+
 /* Whether a sock_ops socket is TCP over IPv4 or IPv6 (any address): what the fast path serves. */
 static __always_inline int xps_ops_is_inet(const struct bpf_sock_ops *ops)
 {
@@ -1035,7 +1048,7 @@ struct xps_udp_flow {
 	__u32 payload_len;
 };
 
-/* Address predicates (from, to) are IPv4 prefixes: they match IPv4 datagrams only. */
+/* An IPv4 address predicate (from, to) matches IPv4 datagrams only, an IPv6 one IPv6 datagrams only. */
 static __always_inline int xps_udp_is_ipv4(const struct xps_udp_flow *f)
 {
 	return !f->ipv6;
@@ -1090,6 +1103,22 @@ struct xps_ip6hdr {
 	__be32 saddr[4];
 	__be32 daddr[4];
 };
+
+/* Whether an IPv6 datagram's source (dst 0) or destination (dst 1) address lies in n0..n3 / m0..m3 (network
+ * order words); read from the header at byte 14, where xps_parse_udp found it. */
+static __always_inline int xps_udp_ip6_in(struct xdp_md *ctx, const struct xps_udp_flow *f, int dst, __u32 n0,
+					  __u32 n1, __u32 n2, __u32 n3, __u32 m0, __u32 m1, __u32 m2, __u32 m3)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct xps_ip6hdr *ip6 = data + sizeof(struct ethhdr);
+	const __u32 *a;
+
+	if (!f->ipv6 || (void *)(ip6 + 1) > data_end)
+		return 0;
+	a = dst ? ip6->daddr : ip6->saddr;
+	return xps_ip6_in(a[0], a[1], a[2], a[3], n0, n1, n2, n3, m0, m1, m2, m3);
+}
 
 /* Ethernet / IPv6 / UDP: the UDP header right after the fixed header (no extension headers, so
  * no fragments either), a UDP length within the IPv6 payload, a checksum (0 is not allowed over

@@ -86,4 +86,43 @@ class PredicateTest {
             Clang.deleteTree(dir);
         }
     }
+
+    /**
+     * IPv6 prefixes on a TCP entry: the sock_ops program compares the four {@code remote_ip6}/{@code local_ip6}
+     * words under the mask; a connection from or to another IPv6 address, or an IPv4 one, goes to the service.
+     */
+    @Test
+    void tcpIpv6Predicates() throws Exception {
+        KernelAssumptions.requireKernel();
+        IrModule module = SampleFiles.compile("predicates6.xps", """
+                handler t on tcp port 2202 from fd00:7::/32 to fd00:8::5 {
+                  decode { c = u8; } else drop;
+                  encode { "ok" }
+                  return tx;
+                }
+                """);
+        Plan plan = Plan.of(module);
+        Path dir = Files.createTempDirectory("xpsebpf-pred6-");
+        String name = "xpsebpf-test-pred6-" + ProcessHandle.current().pid();
+        try {
+            Path obj = Files.write(dir.resolve("predicates6.bpf.o"), object(module));
+            try (TcpHarness harness = TcpHarness.start(plan, name + "-tcp");
+                 Bpftool.Pins pins = Bpftool.load(obj, name, false);
+                 TcpHarness.Attachment attached = harness.attach(plan, pins)) {
+                TcpHarness.Ends match = TcpHarness.Ends.of(plan.entries().getFirst().entry().predicate());
+                assertEquals(new TcpHarness.Ends("fd00:7::1", 0, "fd00:8::5", 2202), match);
+                assertArrayEquals("ok".getBytes(StandardCharsets.US_ASCII),
+                        harness.send(match, new byte[] {'x'}).toClient(), "a matching IPv6 connection is answered");
+                for (TcpHarness.Ends miss : List.of(
+                        new TcpHarness.Ends("::1", 0, "fd00:8::5", 2202),
+                        new TcpHarness.Ends("fd00:7::1", 0, "::1", 2202),
+                        new TcpHarness.Ends("127.0.0.1", 0, "127.0.0.1", 2202))) {
+                    assertArrayEquals(new byte[] {'x'}, harness.send(miss, new byte[] {'x'}).toService(),
+                            miss + " goes to the service");
+                }
+            }
+        } finally {
+            Clang.deleteTree(dir);
+        }
+    }
 }

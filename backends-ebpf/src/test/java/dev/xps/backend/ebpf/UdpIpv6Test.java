@@ -61,6 +61,16 @@ class UdpIpv6Test {
               encode { "e" x }
               return tx;
             }
+            handler from_ula on udp port 2205 from fd00:1::/32 {
+              decode { c = u8; } else drop;
+              encode { "ula" }
+              return tx;
+            }
+            handler to_one on udp port 2206 to 2001:db8::53 {
+              decode { c = u8; } else drop;
+              encode { "one" }
+              return tx;
+            }
             """;
 
     @BeforeAll
@@ -276,6 +286,34 @@ class UdpIpv6Test {
         // trailing bytes after the IPv6 payload (Ethernet padding) are ignored, as over IPv4
         byte[] padded = Arrays.copyOf(hit, hit.length + 6);
         assertAnswered6(memcached, prog, flow, padded, hitResponse(1, "user:42", "alice".getBytes(US_ASCII)));
+    }
+
+    @Test
+    void ipv6AddressPredicatesMatchTheirPrefixOnly() throws Exception {
+        byte[] x = {'x'};
+        HexFormat hex = HexFormat.of();
+        Plan.EntryPlan fromUla = predicatesPlan.entries().get(4);
+        Plan.EntryPlan toOne = predicatesPlan.entries().get(5);
+        byte[] server = Packets.ula(1);
+        Packets.Flow6 inside = new Packets.Flow6(hex.parseHex("fd000001000000000000000000000005"), server, 40000, 2205);
+        assertAnswered6(predicates, fromUla.xdpProg(), inside, Packets.request6(inside, x), "ula".getBytes(US_ASCII));
+        Packets.Flow6 lastBit = new Packets.Flow6(hex.parseHex("fd000001ffffffffffffffffffffffff"), server, 40000, 2205);
+        assertAnswered6(predicates, fromUla.xdpProg(), lastBit, Packets.request6(lastBit, x), "ula".getBytes(US_ASCII));
+        for (String outside : List.of("fd000002000000000000000000000005", "fd010001000000000000000000000005",
+                "00000000000000000000ffff0a000001")) {
+            Packets.Flow6 f = new Packets.Flow6(hex.parseHex(outside), server, 40000, 2205);
+            assertPassed(predicates, fromUla.xdpProg(), Packets.request6(f, x), "from " + outside);
+        }
+        // an IPv4 datagram to the same port never matches an IPv6 prefix
+        assertPassed(predicates, fromUla.xdpProg(),
+                Packets.request(new Packets.Flow(0x0A000002L, 0x0A000001L, 40000, 2205), x), "IPv4 to 2205");
+
+        byte[] one = hex.parseHex("20010db8000000000000000000000053");
+        Packets.Flow6 toHost = new Packets.Flow6(Packets.ula(9), one, 40000, 2206);
+        assertAnswered6(predicates, toOne.xdpProg(), toHost, Packets.request6(toHost, x), "one".getBytes(US_ASCII));
+        one[15] = 0x54;
+        Packets.Flow6 toOther = new Packets.Flow6(Packets.ula(9), one, 40000, 2206);
+        assertPassed(predicates, toOne.xdpProg(), Packets.request6(toOther, x), "to 2001:db8::54");
     }
 
     @Test

@@ -18,7 +18,7 @@ import dev.xps.compiler.ir.MapKind;
 import dev.xps.compiler.ir.Predicate;
 import dev.xps.compiler.ir.Protocol;
 import dev.xps.runtime.EntryPoint;
-import dev.xps.runtime.Ipv4Prefix;
+import dev.xps.runtime.IpPrefix;
 import dev.xps.runtime.MapSpec;
 import dev.xps.runtime.MapStore;
 import dev.xps.runtime.Message;
@@ -258,7 +258,7 @@ final class JavaGenerator {
         return ctor.build();
     }
 
-    /** {@code Predicate.tcp(6379)}, {@code Predicate.udp(5000, 5010).from(Ipv4Prefix.parse("10.0.0.0/8"))}. */
+    /** {@code Predicate.tcp(6379)}, {@code Predicate.udp(5000, 5010).from(IpPrefix.parse("10.0.0.0/8"))}. */
     private static CodeBlock predicate(Predicate p) {
         CodeBlock.Builder code = CodeBlock.builder();
         String protocol = p.protocol() == Protocol.TCP ? "tcp" : "udp";
@@ -269,8 +269,8 @@ final class JavaGenerator {
         }
         // $Z: a long predicate may wrap between its parts.
         p.srcPort().ifPresent(r -> code.add("$Z.sport($L, $L)", r.low(), r.high()));
-        p.srcAddress().ifPresent(a -> code.add("$Z.from($T.parse($S))", Ipv4Prefix.class, a.toString()));
-        p.dstAddress().ifPresent(a -> code.add("$Z.to($T.parse($S))", Ipv4Prefix.class, a.toString()));
+        p.srcAddress().ifPresent(a -> code.add("$Z.from($T.parse($S))", IpPrefix.class, a.toString()));
+        p.dstAddress().ifPresent(a -> code.add("$Z.to($T.parse($S))", IpPrefix.class, a.toString()));
         return code.build();
     }
 

@@ -31,7 +31,7 @@ final class JavaNames {
             "msg", "out", "selector", "entryPoints",
             "Verdict", "Message", "Response", "MapLayout", "U64", "Arrays", "ByteOrder", "Bytes", "List",
             "EntryPoint", "Predicate", "MapSpec", "MapKind", "ValueType", "XpsMap", "MapStore", "Malformed",
-            "Ipv4Prefix", "XpsProgram", "Override", "Long", "String", "Object", "Math", "System", "Integer");
+            "Ipv4Prefix", "IpPrefix", "XpsProgram", "Override", "Long", "String", "Object", "Math", "System", "Integer");
 
     /** {@code redis-get} → {@code RedisGet}; a name that would not start with a letter gets {@code Xps}. */
     static String className(String baseName) {

@@ -50,9 +50,10 @@ public final class Bmv2Backend implements Backend {
         return Capabilities.allExcept(Feature.TCP, Feature.VARIABLE_LENGTH_FIELDS, Feature.DECIMAL_TEXT,
                         Feature.CASE_INSENSITIVE_MATCH, Feature.EXPLICIT_FRAME, Feature.LOG_MAPS, Feature.CONSENSUS,
                         Feature.HASH_MAP_WRITES, Feature.BYTES_MAP_VALUES, Feature.BYTES_KEYS_OF_OTHER_LENGTHS,
-                        Feature.ENCODE_AT_VARIABLE_POSITION)
+                        Feature.ENCODE_AT_VARIABLE_POSITION, Feature.IPV6_ADDRESS_MATCH)
                 .withLimits(256, 256, 64, 8, 1L << 20)
                 .because(Feature.TCP, TCP_REASON)
+                .because(Feature.IPV6_ADDRESS_MATCH, "the generated parser reads Ethernet/IPv4 only")
                 .because(Feature.HASH_MAP_WRITES, "P4 tables are written by the control plane only")
                 .because(Feature.BYTES_MAP_VALUES, "a table action parameter or a register cell holds an integer")
                 .because(Feature.BYTES_KEYS_OF_OTHER_LENGTHS, "a table key has one fixed width")

@@ -12,6 +12,7 @@ import dev.xps.compiler.ir.IrMap;
 import dev.xps.compiler.ir.IrModule;
 import dev.xps.compiler.ir.IrStmt;
 import dev.xps.compiler.ir.IrType;
+import dev.xps.compiler.ir.IpPrefix;
 import dev.xps.compiler.ir.Ipv4Prefix;
 import dev.xps.compiler.ir.MapKind;
 import dev.xps.compiler.ir.PortRange;
@@ -396,7 +397,9 @@ final class Bmv2Generator {
         return s.toString();
     }
 
-    static String prefix(String field, Ipv4Prefix a) {
+    static String prefix(String field, IpPrefix prefix) {
+        // the capability check refuses IPv6 prefixes for this target (its parser reads IPv4 only)
+        Ipv4Prefix a = (Ipv4Prefix) prefix;
         if (a.prefixLength() == 0) {
             return "true";
         }

@@ -1,6 +1,7 @@
 package dev.xps.backend.p4;
 
 import dev.xps.compiler.ir.IrEntryPoint;
+import dev.xps.compiler.ir.Ipv4Prefix;
 import dev.xps.compiler.ir.IrMap;
 import dev.xps.compiler.ir.IrModule;
 import dev.xps.compiler.ir.IrTest;
@@ -365,8 +366,11 @@ public final class Bmv2TestRunner implements Backend.TestRunner {
         for (int i = 0; i < sends.size(); i++) {
             IrTest.Send s = sends.get(i);
             Predicate p = s.entry().predicate();
-            long src = p.srcAddress().map(a -> a.address() | (a.prefixLength() < 32 ? 2 : 0)).orElse(0x0A000002L);
-            long dst = p.dstAddress().map(a -> a.address() | (a.prefixLength() < 32 ? 1 : 0)).orElse(0x0A000001L);
+            // IPv4 only: the capability check refuses IPv6 prefixes for this target
+            long src = p.srcAddress().map(a -> (Ipv4Prefix) a).map(a -> a.address() | (a.prefixLength() < 32 ? 2 : 0))
+                    .orElse(0x0A000002L);
+            long dst = p.dstAddress().map(a -> (Ipv4Prefix) a).map(a -> a.address() | (a.prefixLength() < 32 ? 1 : 0))
+                    .orElse(0x0A000001L);
             int sport = p.srcPort().map(r -> r.low()).orElse(40000);
             out.add(frame(i + 1, src, dst, sport, p.dstPort().low(), s.payload()));
         }

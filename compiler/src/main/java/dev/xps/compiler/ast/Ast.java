@@ -2,7 +2,7 @@ package dev.xps.compiler.ast;
 
 import dev.xps.compiler.diag.SourceLocation;
 import dev.xps.compiler.ir.ByteOrder;
-import dev.xps.compiler.ir.Ipv4Prefix;
+import dev.xps.compiler.ir.IpPrefix;
 import dev.xps.compiler.ir.MapKind;
 import dev.xps.compiler.ir.Protocol;
 import dev.xps.compiler.ir.Verdict;
@@ -52,9 +52,9 @@ public final class Ast {
 
     public record SrcPortClause(PortRangeAst ports, SourceLocation location) implements Clause {}
 
-    public record SrcAddressClause(Ipv4Prefix prefix, SourceLocation location) implements Clause {}
+    public record SrcAddressClause(IpPrefix prefix, SourceLocation location) implements Clause {}
 
-    public record DstAddressClause(Ipv4Prefix prefix, SourceLocation location) implements Clause {}
+    public record DstAddressClause(IpPrefix prefix, SourceLocation location) implements Clause {}
 
     // ------------------------------------------------------------------ handlers
 

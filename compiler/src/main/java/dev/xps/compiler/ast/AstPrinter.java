@@ -2,7 +2,7 @@ package dev.xps.compiler.ast;
 
 import dev.xps.compiler.ast.Ast.*;
 import dev.xps.compiler.ir.ByteOrder;
-import dev.xps.compiler.ir.Ipv4Prefix;
+import dev.xps.compiler.ir.IpPrefix;
 import dev.xps.runtime.Bytes;
 import java.util.List;
 import java.util.Locale;
@@ -194,7 +194,7 @@ public final class AstPrinter {
         return r.low() == r.high() ? Long.toString(r.low()) : r.low() + ".." + r.high();
     }
 
-    private static String prefix(Ipv4Prefix p) {
+    private static String prefix(IpPrefix p) {
         return p.toString();
     }
 

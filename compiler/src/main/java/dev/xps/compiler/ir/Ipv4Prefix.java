@@ -1,7 +1,12 @@
 package dev.xps.compiler.ir;
 
 /** An IPv4 network: {@code address} is the network address as an unsigned 32-bit value. */
-public record Ipv4Prefix(long address, int prefixLength) {
+public record Ipv4Prefix(long address, int prefixLength) implements IpPrefix {
+    @Override
+    public boolean isIpv6() {
+        return false;
+    }
+
     public long mask() {
         return prefixLength == 0 ? 0 : (0xFFFF_FFFFL << (32 - prefixLength)) & 0xFFFF_FFFFL;
     }
@@ -10,7 +15,11 @@ public record Ipv4Prefix(long address, int prefixLength) {
         return (ip & mask()) == address;
     }
 
-    public boolean overlaps(Ipv4Prefix other) {
+    @Override
+    public boolean overlaps(IpPrefix o) {
+        if (!(o instanceof Ipv4Prefix other)) {
+            return false;
+        }
         long common = prefixLength < other.prefixLength ? mask() : other.mask();
         return (address & common) == (other.address & common);
     }

@@ -7,15 +7,26 @@ import java.util.Optional;
  * service's port; absent optional parts match anything.
  */
 public record Predicate(Protocol protocol, PortRange dstPort, Optional<PortRange> srcPort,
-                        Optional<Ipv4Prefix> srcAddress, Optional<Ipv4Prefix> dstAddress) {
+                        Optional<IpPrefix> srcAddress, Optional<IpPrefix> dstAddress) {
 
     /** True when some packet could match both predicates. */
     public boolean overlaps(Predicate other) {
         return protocol == other.protocol
                 && dstPort.overlaps(other.dstPort)
                 && both(srcPort, other.srcPort, PortRange::overlaps)
-                && both(srcAddress, other.srcAddress, Ipv4Prefix::overlaps)
-                && both(dstAddress, other.dstAddress, Ipv4Prefix::overlaps);
+                && both(srcAddress, other.srcAddress, IpPrefix::overlaps)
+                && both(dstAddress, other.dstAddress, IpPrefix::overlaps)
+                && !(family(this).isPresent() && family(other).isPresent() && family(this).get() != family(other).get());
+    }
+
+    /** True when an address part names IPv6: the entry then sees IPv6 connections and datagrams only. */
+    public boolean isIpv6() {
+        return family(this).orElse(false);
+    }
+
+    /** Whether the predicate's address parts are IPv6 (the analyzer rejects mixing families); empty if none. */
+    private static Optional<Boolean> family(Predicate p) {
+        return p.srcAddress.or(() -> p.dstAddress).map(IpPrefix::isIpv6);
     }
 
     private static <T> boolean both(Optional<T> a, Optional<T> b, java.util.function.BiPredicate<T, T> test) {

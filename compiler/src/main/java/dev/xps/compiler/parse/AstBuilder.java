@@ -6,10 +6,13 @@ import dev.xps.compiler.diag.Diagnostics;
 import dev.xps.compiler.diag.SourceFile;
 import dev.xps.compiler.diag.SourceLocation;
 import dev.xps.compiler.ir.ByteOrder;
+import dev.xps.compiler.ir.IpPrefix;
 import dev.xps.compiler.ir.Ipv4Prefix;
+import dev.xps.compiler.ir.Ipv6Prefix;
 import dev.xps.compiler.ir.MapKind;
 import dev.xps.compiler.ir.Protocol;
 import dev.xps.compiler.ir.Verdict;
+import dev.xps.grammar.XpsLexer;
 import dev.xps.grammar.XpsParser;
 import dev.xps.grammar.XpsParser.*;
 import java.io.ByteArrayOutputStream;
@@ -95,8 +98,8 @@ final class AstBuilder {
             clauses.add(switch (c) {
                 case DstPortClauseContext d -> new DstPortClause(ports(d.portRange()), loc(c));
                 case SrcPortClauseContext s -> new SrcPortClause(ports(s.portRange()), loc(c));
-                case SrcAddrClauseContext s -> new SrcAddressClause(ipv4(s.address), loc(c));
-                case DstAddrClauseContext d -> new DstAddressClause(ipv4(d.address), loc(c));
+                case SrcAddrClauseContext s -> new SrcAddressClause(address(s.address), loc(c));
+                case DstAddrClauseContext d -> new DstAddressClause(address(d.address), loc(c));
                 default -> throw new IllegalStateException("predicate clause " + c.getClass());
             });
         }
@@ -107,6 +110,29 @@ final class AstBuilder {
         long low = integer(ctx.lo);
         long high = ctx.hi != null ? integer(ctx.hi) : low;
         return new PortRangeAst(low, high, loc(ctx));
+    }
+
+    private IpPrefix address(Token token) {
+        return token.getType() == XpsLexer.IPV6 ? ipv6(token) : ipv4(token);
+    }
+
+    /** An IPv6 literal, checked as the runtime parses it (dev.xps.runtime.Ipv6Prefix); host bits are an error. */
+    private IpPrefix ipv6(Token token) {
+        String text = token.getText();
+        long[] b;
+        try {
+            b = dev.xps.runtime.Ipv6Prefix.bits(text);
+        } catch (IllegalArgumentException e) {
+            diagnostics.error(loc(token), text.length(), e.getMessage());
+            return new Ipv6Prefix(0, 0, 0);
+        }
+        Ipv6Prefix result = new Ipv6Prefix(b[0], b[1], (int) b[2]);
+        if (!result.isNetwork()) {
+            diagnostics.error(loc(token), text.length(), text + " has host bits set; did you mean "
+                    + result.network() + "?");
+            return result.network();
+        }
+        return result;
     }
 
     private Ipv4Prefix ipv4(Token token) {

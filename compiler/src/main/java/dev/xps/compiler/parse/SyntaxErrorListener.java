@@ -267,6 +267,7 @@ final class SyntaxErrorListener extends BaseErrorListener {
             case XpsLexer.INT -> "a number";
             case XpsLexer.STRING, XpsLexer.HEXSTRING -> "a string";
             case XpsLexer.IPV4 -> "an IPv4 address";
+            case XpsLexer.IPV6 -> "an IPv6 address";
             default -> {
                 String literal = vocabulary.getLiteralName(type);
                 yield literal != null ? literal : vocabulary.getDisplayName(type);

@@ -3,7 +3,7 @@ package dev.xps.compiler.sema;
 import dev.xps.compiler.ast.Ast.*;
 import dev.xps.compiler.diag.Diagnostics;
 import dev.xps.compiler.diag.SourceLocation;
-import dev.xps.compiler.ir.Ipv4Prefix;
+import dev.xps.compiler.ir.IpPrefix;
 import dev.xps.compiler.ir.IrConsensus;
 import dev.xps.compiler.ir.IrEntryPoint;
 import dev.xps.compiler.ir.IrHandler;
@@ -161,8 +161,8 @@ public final class Analyzer {
     private Optional<Predicate> predicate(PredicateAst p) {
         PortRange dst = null;
         PortRange src = null;
-        Ipv4Prefix from = null;
-        Ipv4Prefix to = null;
+        IpPrefix from = null;
+        IpPrefix to = null;
         boolean ok = true;
         for (Clause c : p.clauses()) {
             switch (c) {
@@ -184,6 +184,13 @@ public final class Analyzer {
                 }
             }
         }
+        if (from != null && to != null && from.isIpv6() != to.isIpv6()) {
+            SourceLocation at = p.clauses().stream().filter(c -> c instanceof DstAddressClause).findFirst()
+                    .map(Clause::location).orElse(p.location());
+            diagnostics.error(at, "'from " + from + "' is " + family(from) + " and 'to " + to + "' is "
+                    + family(to) + ": no connection matches both");
+            ok = false;
+        }
         if (dst == null) {
             diagnostics.error(p.location(), "the predicate needs the service's port: 'on "
                     + p.protocol().name().toLowerCase(java.util.Locale.ROOT) + " port N'");
@@ -191,6 +198,10 @@ public final class Analyzer {
         }
         return ok ? Optional.of(new Predicate(p.protocol(), dst, Optional.ofNullable(src), Optional.ofNullable(from),
                 Optional.ofNullable(to))) : Optional.empty();
+    }
+
+    private static String family(IpPrefix p) {
+        return p.isIpv6() ? "IPv6" : "IPv4";
     }
 
     private boolean once(Object previous, Clause c, String keyword) {

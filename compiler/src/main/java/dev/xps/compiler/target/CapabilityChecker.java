@@ -87,6 +87,9 @@ public final class CapabilityChecker {
         require(p.protocol() == Protocol.TCP ? Feature.TCP : Feature.UDP, at);
         if (p.srcAddress().isPresent() || p.dstAddress().isPresent()) {
             require(Feature.ADDRESS_MATCH, at);
+            if (p.isIpv6()) {
+                require(Feature.IPV6_ADDRESS_MATCH, at);
+            }
         }
         if (p.srcPort().isPresent()) {
             require(Feature.SOURCE_PORT_MATCH, at);

@@ -8,6 +8,8 @@ public enum Feature {
     TCP("a TCP handler"),
     UDP("a UDP handler"),
     ADDRESS_MATCH("an address match ('from'/'to') in a predicate"),
+    /** An address match whose prefix is IPv6 (the entry then sees IPv6 connections and datagrams only). */
+    IPV6_ADDRESS_MATCH("an IPv6 address match ('from'/'to') in a predicate"),
     SOURCE_PORT_MATCH("a source-port match ('sport') in a predicate"),
     VARIABLE_LENGTH_FIELDS("a variable-length field (bytes(n), until, skip(n), skip_until)"),
     DECIMAL_TEXT("ASCII decimal numbers (decimal)"),

@@ -44,7 +44,7 @@ class CapabilityCorpusTest {
     static final String CORPUS = "capabilities";
     static final boolean BLESS = Boolean.getBoolean("xps.bless");
     private static final Pattern LACKS = Pattern.compile("(?m)^# lacks:(.*)$");
-    private static final Pattern REASON = Pattern.compile("(?m)^# reason ([A-Z_]+): (.*)$");
+    private static final Pattern REASON = Pattern.compile("(?m)^# reason ([A-Z0-9_]+): (.*)$");
 
     static Path dir() {
         String basedir = System.getProperty("basedir");
