@@ -42,8 +42,15 @@ import java.util.stream.Stream;
  *                    [--block NAME] [--view V] [--log-capacity N] [--xdp-mode native|generic|auto]
  *                    [--retransmit-ms 10] [--failure-floor-ms 50] [--stats-every-ms 0]
  *                    [--on-failure stop|resume] [--leader-timeout-ms 0] [--pin DIR]
+ *                    [--supervise [--checkpoint-ms 1000] [--stall-ms 0]]
  * xps consensus-node ARTIFACT_DIR --pin DIR --unload
  * </pre>
+ *
+ * With {@code --supervise} a {@link ServiceSupervisor} keeps a checkpoint of the service every
+ * {@code --checkpoint-ms} and restarts it from there (then the data-plane log, then state transfer) when the leader's
+ * data plane reports a host failure, when delivery falls behind what the log holds, or — with {@code --stall-ms N}
+ * (N &gt; 0) — when delivery makes no progress for N ms while committed entries wait (a replica's hung service).
+ * Each recovery is printed ({@code consensus-node: recovered the service: ...}).
  *
  * With {@code --pin DIR} (a directory on a BPF filesystem, e.g. {@code /sys/fs/bpf/xps/vr-m0}) the data plane is
  * pinned there (docs/consensus.md, "Pinned data planes"): on SIGTERM the process exits and leaves it running (replicas
@@ -73,11 +80,13 @@ public final class DataPlaneNodeMain {
                                       [--block NAME] [--view V] [--log-capacity N] [--xdp-mode native|generic|auto]
                                       [--retransmit-ms 10] [--failure-floor-ms 50] [--stats-every-ms 0]
                                       [--on-failure stop|resume] [--leader-timeout-ms 0] [--pin DIR]
+                                      [--supervise [--checkpoint-ms 1000] [--stall-ms 0]]
                    xps consensus-node ARTIFACT_DIR --pin DIR --unload
               runs member I of a consensus group on the eBPF data plane of ARTIFACT_DIR (xpsc --target ebpf -o DIR)
               attached to interface IF of the current network namespace, with the replicated timestamp service,
               until killed (SIGTERM detaches and unloads; with --pin DIR the data plane is pinned under DIR, SIGTERM
-              leaves it running and a later run with the same --pin re-adopts it and catches up; --unload removes it)
+              leaves it running and a later run with the same --pin re-adopts it and catches up; --unload removes it);
+              --supervise restarts a failed or stalled service from its last checkpoint (docs/consensus.md)
             """;
 
     /** A usage error: exit 2 with the message and the usage text. */
@@ -91,7 +100,12 @@ public final class DataPlaneNodeMain {
     record Args(Path manifest, String block, List<Inet4Address> members, List<byte[]> macs, int index,
                 String iface, int view, long logCapacity, XdpMode xdpMode, Duration retransmit,
                 Duration failureFloor, long statsEveryMs, boolean resumeAfterFailure, Duration leaderTimeout,
-                Path pin, boolean unload) {
+                Path pin, boolean unload, Duration checkpointEvery, Duration stallLimit) {
+        /** Whether a {@link ServiceSupervisor} runs ({@code --supervise}). */
+        boolean supervised() {
+            return !checkpointEvery.isZero();
+        }
+
         Group group(int port) {
             List<Member> ms = new ArrayList<>();
             for (int i = 0; i < members.size(); i++) {
@@ -149,6 +163,9 @@ public final class DataPlaneNodeMain {
         long leaderTimeoutMs = 0;
         Path pin = null;
         boolean unload = false;
+        boolean supervise = false;
+        Long checkpointMs = null;
+        Long stallMs = null;
         while (!args.isEmpty()) {
             String o = args.removeFirst();
             if (o.equals("--help") || o.equals("-h")) {
@@ -156,6 +173,10 @@ public final class DataPlaneNodeMain {
             }
             if (o.equals("--unload")) {
                 unload = true;
+                continue;
+            }
+            if (o.equals("--supervise")) {
+                supervise = true;
                 continue;
             }
             if (!o.startsWith("--")) {
@@ -188,6 +209,8 @@ public final class DataPlaneNodeMain {
                 case "--stats-every-ms" -> statsEveryMs = number(o, v, 0, 3_600_000);
                 case "--leader-timeout-ms" -> leaderTimeoutMs = number(o, v, 0, 3_600_000);
                 case "--pin" -> pin = Path.of(v);
+                case "--checkpoint-ms" -> checkpointMs = number(o, v, 1, 3_600_000);
+                case "--stall-ms" -> stallMs = number(o, v, 0, 3_600_000);
                 case "--on-failure" -> resume = switch (v) {
                     case "stop" -> false;
                     case "resume" -> true;
@@ -199,6 +222,16 @@ public final class DataPlaneNodeMain {
         if (artifact == null) {
             throw new Usage("missing ARTIFACT_DIR");
         }
+        if (!supervise && (checkpointMs != null || stallMs != null)) {
+            throw new Usage((checkpointMs != null ? "--checkpoint-ms" : "--stall-ms") + " needs --supervise");
+        }
+        if (supervise && resume) {
+            throw new Usage("--supervise and --on-failure resume exclude each other (the supervisor restarts the"
+                    + " service on a failure; resume ignores it)");
+        }
+        Duration checkpointEvery = supervise ? Duration.ofMillis(checkpointMs != null ? checkpointMs : 1000)
+                : Duration.ZERO;
+        Duration stallLimit = Duration.ofMillis(stallMs != null ? stallMs : 0);
         if (unload) {
             if (pin == null) {
                 throw new Usage("--unload needs --pin DIR (the pinned data plane to remove)");
@@ -208,7 +241,7 @@ public final class DataPlaneNodeMain {
             }
             return new Args(artifact, block, List.of(), List.of(), 0, null, view, logCapacity, mode,
                     Duration.ofMillis(retransmitMs), Duration.ofMillis(floorMs), statsEveryMs, resume,
-                    Duration.ofMillis(leaderTimeoutMs), pin, true);
+                    Duration.ofMillis(leaderTimeoutMs), pin, true, checkpointEvery, stallLimit);
         }
         if (members == null) {
             throw new Usage("--members is required");
@@ -241,7 +274,7 @@ public final class DataPlaneNodeMain {
         }
         return new Args(artifact, block, ips, macList, index, iface, view, logCapacity, mode,
                 Duration.ofMillis(retransmitMs), Duration.ofMillis(floorMs), statsEveryMs, resume,
-                Duration.ofMillis(leaderTimeoutMs), pin, false);
+                Duration.ofMillis(leaderTimeoutMs), pin, false, checkpointEvery, stallLimit);
     }
 
     private static int integer(String o, String v, int min, int max) {
@@ -357,7 +390,8 @@ public final class DataPlaneNodeMain {
             replies = DatagramChannel.open().bind(new InetSocketAddress(me, dp.block().port()));
             // on P + 1: retransmissions leave from it and state transfer (types 4, 5) arrives on it
             replication = DatagramChannel.open().bind(new InetSocketAddress(me, dp.block().replicationPort()));
-            TimestampService service = new TimestampService();
+            java.util.concurrent.atomic.AtomicReference<TimestampService> service =
+                    new java.util.concurrent.atomic.AtomicReference<>(new TimestampService());
             java.util.concurrent.atomic.AtomicLong failures = new java.util.concurrent.atomic.AtomicLong();
             dp.onHostFailure(f -> {
                 long k = failures.incrementAndGet();
@@ -367,7 +401,9 @@ public final class DataPlaneNodeMain {
                 out.printf(Locale.ROOT, "consensus-node: host failure %d: op %d, age %.3f ms > limit %.3f ms"
                                 + " (threshold %d x rtt %.3f ms, floor %d ms)%s%n", k, f.op(), f.ageNanos() / 1e6,
                         f.limitNanos() / 1e6, dp.block().failureThreshold(), f.rttNanos() / 1e6,
-                        a.failureFloor().toMillis(), a.resumeAfterFailure() ? "; resumed" : "; ordering stopped");
+                        a.failureFloor().toMillis(), a.resumeAfterFailure() ? "; resumed"
+                                : a.supervised() ? "; ordering stopped until the supervisor recovers the service"
+                                : "; ordering stopped");
                 out.flush();
             });
             dp.onViewChange(g -> {
@@ -379,11 +415,22 @@ public final class DataPlaneNodeMain {
                 dp.attach(ifindex);
             }
             if (dp.adopted()) {
-                var report = dp.resume(service, 0, replies, replication, Duration.ofSeconds(60));
+                var report = dp.resume(service.get(), 0, replies, replication, Duration.ofSeconds(60));
                 out.println("consensus-node: caught up: " + report);
             } else {
-                dp.start(service, replies, replication);
+                dp.start(service.get(), replies, replication);
             }
+            ServiceSupervisor supervisor = null;
+            if (a.supervised()) {
+                supervisor = new ServiceSupervisor(dp, TimestampService::new, a.checkpointEvery(),
+                        Duration.ofSeconds(60), a.stallLimit());
+                supervisor.onRecovery((fresh, report) -> {
+                    service.set((TimestampService) fresh);
+                    out.println("consensus-node: recovered the service: " + report);
+                    out.flush();
+                });
+            }
+            ServiceSupervisor sup = supervisor;
             DatagramChannel probeSocket = replies;
             Thread probes = Thread.ofPlatform().daemon().name("xps-vr-probes")
                     .start(() -> answerUnordered(dp, probeSocket, TimestampService.probes()));
@@ -400,10 +447,14 @@ public final class DataPlaneNodeMain {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 try {
                     out.println("consensus-node: stopping: applied " + dp.applied() + ", executed "
-                            + service.executed() + ", out of order " + service.outOfOrder() + ", retransmitted "
+                            + service.get().executed() + ", out of order " + service.get().outOfOrder()
+                            + ", retransmitted "
                             + dp.retransmitted() + "; " + dp.status() + " " + dp.counters());
                 } catch (RuntimeException e) {
                     out.println("consensus-node: stopping (" + e.getMessage() + ")");
+                }
+                if (sup != null) {
+                    sup.close();
                 }
                 dp.close(); // stops the threads, detaches XDP and tcx, unloads; pinned: leaves it running
                 close(r1);

@@ -23,7 +23,9 @@ import java.util.function.Supplier;
  *   <li>the data plane reports a host failure (the leader's detector: the service stopped answering), or
  *   <li>delivery is stuck behind the log: the member has committed entries it has not delivered and the log no
  *       longer holds the next one (the ring lapped it: the service fell more than the log's capacity behind, which
- *       a replica's data plane does not prevent), seen on two checks in a row with no progress in between.
+ *       a replica's data plane does not prevent), seen on two checks in a row with no progress in between; or
+ *   <li>with a stall limit: delivery made no progress for that long while committed entries wait (a replica's hung
+ *       service, which no data plane detects — replicas measure no RTT — caught before the log laps it).
  * </ul>
  * The fresh service comes from {@code factory} and is restored from the last checkpoint (none yet: an empty service
  * from op 0); what the log lost comes from another member by state transfer. A recovery that fails is retried at the
@@ -34,6 +36,9 @@ public final class ServiceSupervisor implements AutoCloseable {
     private final Supplier<? extends RecoverableService> factory;
     private final Duration checkpointEvery;
     private final Duration recoveryLimit;
+    private final Duration stallLimit;
+    private long stallApplied = -1;
+    private long stallSinceNs;
     private final Thread thread;
     private final AtomicReference<String> trigger = new AtomicReference<>();
     private final AtomicReference<ConsensusDataPlane.Checkpoint> lastCheckpoint = new AtomicReference<>();
@@ -53,6 +58,19 @@ public final class ServiceSupervisor implements AutoCloseable {
      */
     public ServiceSupervisor(ConsensusDataPlane plane, Supplier<? extends RecoverableService> factory,
                              Duration checkpointEvery, Duration recoveryLimit) {
+        this(plane, factory, checkpointEvery, recoveryLimit, Duration.ZERO);
+    }
+
+    /**
+     * As above, and also recovering when delivery makes no progress for {@code stallLimit} while committed entries
+     * wait ({@link Duration#ZERO}: off). Choose it above the longest an entry may take to execute.
+     */
+    public ServiceSupervisor(ConsensusDataPlane plane, Supplier<? extends RecoverableService> factory,
+                             Duration checkpointEvery, Duration recoveryLimit, Duration stallLimit) {
+        this.stallLimit = Objects.requireNonNull(stallLimit);
+        if (stallLimit.isNegative()) {
+            throw new IllegalArgumentException("stall limit must be >= 0");
+        }
         this.plane = Objects.requireNonNull(plane);
         this.factory = Objects.requireNonNull(factory);
         this.checkpointEvery = Objects.requireNonNull(checkpointEvery);
@@ -99,6 +117,9 @@ public final class ServiceSupervisor implements AutoCloseable {
                 if (why == null) {
                     why = stuckBehindTheLog();
                 }
+                if (why == null) {
+                    why = stalled();
+                }
                 if (why != null) {
                     recover(why);
                 } else if (System.nanoTime() >= nextCheckpoint) {
@@ -128,6 +149,26 @@ public final class ServiceSupervisor implements AutoCloseable {
         }
         stuckAt = -1;
         return "delivery stuck at op " + applied + " of " + commit + ": the log no longer holds op " + (applied + 1);
+    }
+
+    /** A reason when delivery has been at the same op for the stall limit with committed entries waiting. */
+    private String stalled() {
+        if (stallLimit.isZero()) {
+            return null;
+        }
+        long applied = plane.applied();
+        long commit = plane.status().commit();
+        long now = System.nanoTime();
+        if (applied >= commit || applied != stallApplied) {
+            stallApplied = applied;
+            stallSinceNs = now;
+            return null;
+        }
+        if (now - stallSinceNs < stallLimit.toNanos()) {
+            return null;
+        }
+        stallApplied = -1;
+        return "delivery made no progress at op " + applied + " of " + commit + " for " + stallLimit;
     }
 
     private void takeCheckpoint(long periodNs) {

@@ -149,5 +149,30 @@ class DataPlaneNodeMainTest {
         DataPlaneNodeMain.Args unload = DataPlaneNodeMain.parse(List.of("art", "--pin", "/sys/fs/bpf/xps/vr-m0",
                 "--unload"));
         assertTrue(unload.unload());
+        assertFalse(a.supervised(), "no supervisor unless asked");
+    }
+
+    /** {@link #node}'s arguments without the command name, for {@link DataPlaneNodeMain#parse}. */
+    private static List<String> parseArgs(String... rest) {
+        List<String> all = List.of(node(rest));
+        return all.subList(1, all.size());
+    }
+
+    @Test
+    void superviseTakesACheckpointPeriodAndAStallLimit() {
+        DataPlaneNodeMain.Args plain = DataPlaneNodeMain.parse(parseArgs("--supervise"));
+        assertTrue(plain.supervised());
+        assertEquals(java.time.Duration.ofSeconds(1), plain.checkpointEvery());
+        assertEquals(java.time.Duration.ZERO, plain.stallLimit(), "stall detection is off by default");
+        DataPlaneNodeMain.Args tuned = DataPlaneNodeMain.parse(parseArgs("--supervise", "--checkpoint-ms", "250",
+                "--stall-ms", "2000"));
+        assertEquals(java.time.Duration.ofMillis(250), tuned.checkpointEvery());
+        assertEquals(java.time.Duration.ofSeconds(2), tuned.stallLimit());
+        assertUsage(xps(node("--stall-ms", "500")), "--stall-ms needs --supervise", "consensus-node");
+        assertUsage(xps(node("--checkpoint-ms", "500")), "--checkpoint-ms needs --supervise", "consensus-node");
+        assertUsage(xps(node("--supervise", "--checkpoint-ms", "0")), "--checkpoint-ms must be 1..3600000",
+                "consensus-node");
+        assertUsage(xps(node("--supervise", "--on-failure", "resume")), "--supervise and --on-failure resume exclude",
+                "consensus-node");
     }
 }
