@@ -8,6 +8,7 @@ import dev.xps.agent.bpf.BpfMap;
 import dev.xps.agent.bpf.BpfProgram;
 import dev.xps.agent.bpf.TestRun;
 import dev.xps.backend.java.stack.StackProbe.Observed;
+import dev.xps.compiler.ir.IpPrefix;
 import dev.xps.compiler.ir.Ipv4Prefix;
 import dev.xps.compiler.ir.IrEntryPoint;
 import dev.xps.compiler.ir.IrMap;
@@ -222,7 +223,11 @@ final class KernelTarget implements AutoCloseable {
             return new Ends(client, low, high, server, p.dstPort().low());
         }
 
-        private static String host(Ipv4Prefix prefix) {
+        /** The differential harness drives IPv4 (the samples name no IPv6 prefix); an IPv6 one is refused here. */
+        private static String host(IpPrefix p) {
+            if (!(p instanceof Ipv4Prefix prefix)) {
+                throw new IllegalArgumentException("the kernel differential harness sends IPv4 only: " + p);
+            }
             long a = prefix.prefixLength() >= 31 ? prefix.address() : prefix.address() + 1;
             return ((a >> 24) & 255) + "." + ((a >> 16) & 255) + "." + ((a >> 8) & 255) + "." + (a & 255);
         }
