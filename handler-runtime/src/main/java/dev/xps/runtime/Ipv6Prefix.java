@@ -127,13 +127,25 @@ public record Ipv6Prefix(long high, long low, int prefixLength) implements IpPre
         return bits == 0 ? 0 : -1L << (64 - bits);
     }
 
-    /** RFC 5952: lower-case hex, no leading zeros, the longest run (two or more) of zero groups as "::". */
+    /** RFC 5952 text of the network and its length: {@code fd00::/8}. */
     @Override
     public String toString() {
+        byte[] b = new byte[16];
+        for (int i = 0; i < 8; i++) {
+            b[i] = (byte) (high >>> (56 - 8 * i));
+            b[8 + i] = (byte) (low >>> (56 - 8 * i));
+        }
+        return format(b, 0) + "/" + prefixLength;
+    }
+
+    /**
+     * RFC 5952 text of the 16 address bytes at {@code at} of {@code b}: lower-case hex, no leading zeros, the longest
+     * run (two or more) of zero groups as "::" (the first of equal runs).
+     */
+    public static String format(byte[] b, int at) {
         int[] g = new int[8];
-        for (int i = 0; i < 4; i++) {
-            g[i] = (int) (high >>> (48 - 16 * i)) & 0xFFFF;
-            g[4 + i] = (int) (low >>> (48 - 16 * i)) & 0xFFFF;
+        for (int i = 0; i < 8; i++) {
+            g[i] = (b[at + 2 * i] & 0xFF) << 8 | (b[at + 2 * i + 1] & 0xFF);
         }
         int bestAt = -1;
         int bestLen = 1;
@@ -164,6 +176,6 @@ public record Ipv6Prefix(long high, long low, int prefixLength) implements IpPre
             }
             s.append(Integer.toHexString(g[i]));
         }
-        return s + "/" + prefixLength;
+        return s.toString();
     }
 }

@@ -325,38 +325,9 @@ public final class Context implements AutoCloseable {
             return (b[at] & 255) + "." + (b[at + 1] & 255) + "." + (b[at + 2] & 255) + "." + (b[at + 3] & 255);
         }
 
-        /** RFC 5952: lower-case hex, leading zeros dropped, the longest run (two or more) of zero groups as "::". */
+        /** RFC 5952 text (the runtime's formatter). */
         static String ip6(byte[] b, int at) {
-            int[] g = new int[8];
-            for (int i = 0; i < 8; i++) {
-                g[i] = (b[at + 2 * i] & 255) << 8 | (b[at + 2 * i + 1] & 255);
-            }
-            int best = -1;
-            int bestLen = 1;
-            for (int i = 0; i < 8; ) {
-                int j = i;
-                while (j < 8 && g[j] == 0) {
-                    j++;
-                }
-                if (j - i > bestLen) {
-                    best = i;
-                    bestLen = j - i;
-                }
-                i = j == i ? i + 1 : j;
-            }
-            StringBuilder s = new StringBuilder();
-            for (int i = 0; i < 8; i++) {
-                if (i == best) {
-                    s.append("::");
-                    i += bestLen - 1;
-                    continue;
-                }
-                if (!s.isEmpty() && s.charAt(s.length() - 1) != ':') {
-                    s.append(':');
-                }
-                s.append(Integer.toHexString(g[i]));
-            }
-            return s.toString();
+            return dev.xps.runtime.Ipv6Prefix.format(b, at);
         }
 
         @Override

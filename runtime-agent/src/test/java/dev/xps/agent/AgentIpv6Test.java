@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import dev.xps.agent.testsupport.Artifacts;
 import dev.xps.agent.testsupport.Cgroup;
 import dev.xps.agent.testsupport.Kernel;
+import dev.xps.agent.testsupport.NginxSite;
 import dev.xps.agent.testsupport.Resp;
 import dev.xps.agent.testsupport.Sh;
 import java.io.IOException;
@@ -295,24 +296,7 @@ class AgentIpv6Test {
         /** nginx on [::1] and 127.0.0.1, serving index.html; returns its directory (access.log is there). */
         Path startNginx(int port) throws IOException {
             www = Files.createTempDirectory("xpsagent-nginx-");
-            Files.writeString(www.resolve("index.html"), "hello from nginx\n");
-            Files.writeString(www.resolve("nginx.conf"), """
-                    user root;
-                    worker_processes 1;
-                    daemon off;
-                    pid %1$s/nginx.pid;
-                    error_log %1$s/error.log;
-                    events { worker_connections 64; }
-                    http {
-                      access_log %1$s/access.log;
-                      client_body_temp_path %1$s/body;
-                      proxy_temp_path %1$s/proxy;
-                      fastcgi_temp_path %1$s/fastcgi;
-                      uwsgi_temp_path %1$s/uwsgi;
-                      scgi_temp_path %1$s/scgi;
-                      server { listen [::1]:%2$d; listen 127.0.0.1:%2$d; root %1$s; }
-                    }
-                    """.formatted(www, port));
+            NginxSite.write(www, "[::1]:" + port, "127.0.0.1:" + port);
             server = start("exec " + NGINX + " -c " + www.resolve("nginx.conf") + " -p " + www, "nginx.out");
             assertTrue(Kernel.eventually(Duration.ofSeconds(15), () -> connects(V6, port) && connects(V4, port)),
                     "nginx did not start on [::1] and 127.0.0.1: " + log("nginx.out"));

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import dev.xps.agent.testsupport.Artifacts;
 import dev.xps.agent.testsupport.Cgroup;
 import dev.xps.agent.testsupport.Kernel;
+import dev.xps.agent.testsupport.NginxSite;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -207,24 +208,7 @@ class AgentNginxTest {
     }
 
     private static void writeSite(Path www, int port) throws IOException {
-        Files.writeString(www.resolve("index.html"), "hello from nginx\n");
-        Files.writeString(www.resolve("nginx.conf"), """
-                user root;
-                worker_processes 1;
-                daemon off;
-                pid %1$s/nginx.pid;
-                error_log %1$s/error.log;
-                events { worker_connections 64; }
-                http {
-                  access_log %1$s/access.log;
-                  client_body_temp_path %1$s/body;
-                  proxy_temp_path %1$s/proxy;
-                  fastcgi_temp_path %1$s/fastcgi;
-                  uwsgi_temp_path %1$s/uwsgi;
-                  scgi_temp_path %1$s/scgi;
-                  server { listen 127.0.0.1:%2$d; root %1$s; }
-                }
-                """.formatted(www, port));
+        NginxSite.write(www, "127.0.0.1:" + port);
     }
 
     /** nginx joins the cgroup before it creates its listening socket; returns once it accepts connections. */

@@ -178,11 +178,7 @@ final class TcpHarness implements AutoCloseable {
 
         private static String host(IpPrefix prefix) {
             if (prefix instanceof Ipv6Prefix v6) {
-                byte[] a = Packets.hostIn6(v6);
-                long high = java.nio.ByteBuffer.wrap(a, 0, 8).getLong();
-                long low = java.nio.ByteBuffer.wrap(a, 8, 8).getLong();
-                String s = new Ipv6Prefix(high, low, 128).toString(); // RFC 5952, so ::1 is "::1"
-                return s.substring(0, s.indexOf('/'));
+                return dev.xps.runtime.Ipv6Prefix.format(Packets.hostIn6(v6), 0); // RFC 5952, so ::1 is "::1"
             }
             Ipv4Prefix v4 = (Ipv4Prefix) prefix;
             long a = v4.prefixLength() >= 31 ? v4.address() : v4.address() + 1;
