@@ -623,6 +623,7 @@ public final class VrNode implements AutoCloseable {
             case VrMessage.StartView v -> stats.bad.incrementAndGet();
             case VrMessage.LogRequest r -> stats.bad.incrementAndGet();
             case VrMessage.LogCopy c -> stats.bad.incrementAndGet();
+            case VrMessage.Rejoin r -> stats.bad.incrementAndGet(); // the data plane's (a lost log map)
         }
     }
 

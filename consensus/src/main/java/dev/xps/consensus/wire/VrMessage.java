@@ -165,6 +165,19 @@ public sealed interface VrMessage {
         }
     }
 
+    /**
+     * Type 10, a member whose log was lost (its data plane restarted empty) → the leader of {@code view}: it holds
+     * the state up to {@code contiguous} (a snapshot) and nothing after it. The leader lowers what it believes the
+     * member acknowledged to {@code contiguous}, so that its quorums stop counting acknowledgements the member no
+     * longer backs and its retransmission resends what follows.
+     */
+    record Rejoin(int view, int sender, long contiguous) implements VrMessage {
+        public Rejoin {
+            Wire.checkHeader(view, sender);
+            Wire.checkOp(contiguous);
+        }
+    }
+
     /** Type 9, the answer to a {@link LogRequest}: log entry {@code op} (one per datagram). */
     record LogCopy(int view, int sender, long op, int clientIpv4, int clientPort, byte[] request)
             implements VrMessage {

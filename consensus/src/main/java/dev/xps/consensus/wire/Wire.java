@@ -29,6 +29,7 @@ public final class Wire {
     public static final int TYPE_START_VIEW = 7;
     public static final int TYPE_LOG_REQUEST = 8;
     public static final int TYPE_LOG_COPY = 9;
+    public static final int TYPE_REJOIN = 10;
     public static final int LOG_COPY_FIXED_BYTES = 8 + 4 + 2 + 2;
     /** DO_VIEW_CHANGE and START_VIEW body: a view (the sender's latest normal one / the log's), contiguous, commit. */
     public static final int VIEW_CHANGE_BYTES = 4 + 8 + 8;
@@ -70,6 +71,7 @@ public final class Wire {
             case VrMessage.StartView v -> header(TYPE_START_VIEW, v, VIEW_CHANGE_BYTES).putInt(v.logView())
                     .putLong(v.contiguous()).putLong(v.commit());
             case VrMessage.LogRequest r -> header(TYPE_LOG_REQUEST, r, 16).putLong(r.from()).putLong(r.to());
+            case VrMessage.Rejoin r -> header(TYPE_REJOIN, r, 8).putLong(r.contiguous());
             case VrMessage.LogCopy c -> {
                 byte[] req = c.request();
                 yield header(TYPE_LOG_COPY, c, LOG_COPY_FIXED_BYTES + req.length).putLong(c.op())
@@ -145,6 +147,8 @@ public final class Wire {
                         : Optional.of(new VrMessage.StartView(view, sender, b.getInt(), b.getLong(), b.getLong()));
                 case TYPE_LOG_REQUEST -> body != 16 ? Optional.empty()
                         : Optional.of(new VrMessage.LogRequest(view, sender, b.getLong(), b.getLong()));
+                case TYPE_REJOIN -> body != 8 ? Optional.empty()
+                        : Optional.of(new VrMessage.Rejoin(view, sender, b.getLong()));
                 case TYPE_LOG_COPY -> {
                     if (body < LOG_COPY_FIXED_BYTES) {
                         yield Optional.empty();

@@ -110,7 +110,7 @@ class WireTest {
         byte[] commit = Wire.encode(new VrMessage.Commit(3, 0, 99));
         assertEquals("5856010300000003000000000000000000000063", HEX.formatHex(commit));
         byte[] unknown = commit.clone();
-        unknown[3] = 10;
+        unknown[3] = 11; // types 1-10 are taken (10: REJOIN)
         assertTrue(Wire.decode(unknown).isEmpty());
     }
 
@@ -131,6 +131,11 @@ class WireTest {
                 + "000000000000012c" + "0000000000000122")).isEmpty());
         assertTrue(Wire.decode(HEX.parseHex("5856" + "01" + "07" + "00000004" + "01" + "000000" + "ffffffff"
                 + "000000000000012c" + "000000000000012b")).isEmpty());
+        var rejoin = new VrMessage.Rejoin(4, 2, 300);
+        // header type 0a | contiguous u64
+        assertEquals("5856" + "01" + "0a" + "00000004" + "02" + "000000" + "000000000000012c",
+                HEX.formatHex(Wire.encode(rejoin)));
+        assertEquals(rejoin, Wire.decode(Wire.encode(rejoin)).orElseThrow());
         var r = new VrMessage.LogRequest(4, 1, 10, 73);
         assertEquals("5856" + "01" + "08" + "00000004" + "01" + "000000"
                 + "000000000000000a" + "0000000000000049", HEX.formatHex(Wire.encode(r)));

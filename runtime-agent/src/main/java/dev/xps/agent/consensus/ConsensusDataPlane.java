@@ -251,6 +251,7 @@ public final class ConsensusDataPlane implements AutoCloseable {
     private final long capacity;
     private final List<BpfLink> links = new ArrayList<>();
     private final AtomicLong target = new AtomicLong();
+    private final AtomicLong rejoins = new AtomicLong();
     private final List<LongConsumer> failureListeners = new CopyOnWriteArrayList<>();
     private final List<Consumer<HostFailure>> hostFailureListeners = new CopyOnWriteArrayList<>();
     /** Guards {@link #applied}, {@link #generation} and the replies: an abandoned service's result is dropped. */
@@ -830,6 +831,69 @@ public final class ConsensusDataPlane implements AutoCloseable {
         return recoverService(fresh, checkpointOp, limit);
     }
 
+    /**
+     * Starts a replica whose data plane is new — its log empty — in a group that has moved on: a member whose machine
+     * (or unpinned data plane) was lost and comes back (docs/consensus.md, "A member that lost its log"). Paused
+     * (configured = 0), it takes a snapshot of the service from another member (the leader first) by state transfer,
+     * restores {@code fresh} from it, sets its numbers to the snapshot's op S ({@code contiguous = commit = S}),
+     * resumes, and tells the leader with REJOIN(S), so the leader stops counting the acknowledgements of its previous
+     * life above S and resends from S + 1 (without it a member that acknowledged more than the leader had applied
+     * when it died would wait forever for entries the leader believes it has). Use {@link #start} on a fresh group and
+     * {@link #resume} over a pinned data plane; this is for neither.
+     */
+    public RecoveryReport rejoin(RecoverableService fresh, DatagramChannel replySocket,
+                                 DatagramChannel replicationSocket, Duration limit) {
+        Objects.requireNonNull(fresh, "fresh");
+        Group g = group;
+        if (g == null) {
+            throw new IllegalStateException("updateReplica first");
+        }
+        if (g.leader() == me) {
+            throw new IllegalStateException("member " + me + " leads view " + g.view() + ": a leader cannot rejoin"
+                    + " (a lost leader is replaced by a view change)");
+        }
+        long deadline = System.nanoTime() + limit.toNanos();
+        writeConfig(g, me, false); // XDP drops PREPARE and COMMIT until the state is here
+        start(fresh, replySocket, replicationSocket, false);
+        if (stateThread == null) {
+            throw new IllegalStateException("rejoining needs the replication socket bound to port "
+                    + block.replicationPort() + " (state transfer arrives there)");
+        }
+        int gen;
+        synchronized (deliveryLock) {
+            gen = ++generation;
+            recovering = true;
+        }
+        Transfer t = stateTransfer(0, 0, deadline);
+        fresh.restore(t.state());
+        long s = t.op();
+        ConsensusManifest.Field ackedField = block.state("acked");
+        changeState(st -> {
+            st.putLong(block.state("lastOp").offset(), s);
+            st.putLong(block.state("contiguous").offset(), s);
+            st.putLong(block.state("commit").offset(), s);
+            st.putLong(block.state("answered").offset(), s);
+            for (int i = 0; i < ackedField.size(); i++) {
+                st.put(ackedField.offset() + i, (byte) 0);
+            }
+        });
+        synchronized (deliveryLock) {
+            applied = s;
+            service = fresh;
+            recovering = false;
+        }
+        target.accumulateAndGet(s, Math::max);
+        writeConfig(g, me, true);
+        byte[] rejoin = Wire.encode(new VrMessage.Rejoin(g.view(), me, s));
+        long intervalNs = options.retransmitInterval().toNanos();
+        for (int i = 0; i < 3; i++) { // UDP: said a few times; the leader acts once (it ignores it when nothing is lower)
+            send(rejoin, g.members().get(g.leader()));
+            LockSupport.parkNanos(intervalNs);
+        }
+        startDeliverer(gen, fresh);
+        return new RecoveryReport(0, s, t.source(), 0, s);
+    }
+
     private synchronized void start(ReplicatedService service, DatagramChannel replySocket,
                                     DatagramChannel replicationSocket, boolean deliver) {
         if (running) {
@@ -1405,7 +1469,7 @@ public final class ConsensusDataPlane implements AutoCloseable {
         }
     }
 
-    /** Types 6-9 on P + 1; false for any other message. */
+    /** Types 6-10 on P + 1 (view change, and REJOIN); false for any other message. */
     private boolean onViewMessage(VrMessage m) {
         if (dataPlaneLost != null && (m instanceof VrMessage.DoViewChange || m instanceof VrMessage.StartView)) {
             return true; // fenced: a member without programs must not lead a view or count in one
@@ -1420,6 +1484,7 @@ public final class ConsensusDataPlane implements AutoCloseable {
                 }
             }
             case VrMessage.LogRequest r -> onLogRequest(r);
+            case VrMessage.Rejoin r -> onRejoin(r);
             case VrMessage.LogCopy c -> {
                 if (c.view() == pendingView) {
                     logInbox.offer(c);
@@ -1450,6 +1515,42 @@ public final class ConsensusDataPlane implements AutoCloseable {
         if (v == pendingView && v % g.size() == me) {
             doViewChanges.put(d.sender(), d);
         }
+    }
+
+    /**
+     * The leader, told by member {@code r} that its log was lost and it holds the state up to {@code contiguous}:
+     * lowers {@code acked[r]} to that (its quorums must not count acknowledgements the member no longer backs, and
+     * retransmission must resend what follows). The state map is written while the programs are paused
+     * (configured = 0: XDP drops PREPAREOKs, TC numbers nothing) so no raise races with the write.
+     */
+    private void onRejoin(VrMessage.Rejoin m) {
+        Group g = group;
+        int r = m.sender();
+        if (m.view() != g.view() || g.leader() != me || pendingView >= 0 || dataPlaneLost != null || !running) {
+            return;
+        }
+        synchronized (viewLock) {
+            if (group != g || pendingView >= 0 || status().acked()[r] <= m.contiguous()) {
+                return; // nothing to lower (a repeated REJOIN, or the member is ahead of it already)
+            }
+            writeConfig(g, me, false);
+            LockSupport.parkNanos(1_000_000L); // a PREPAREOK already inside XDP finishes
+            int at = block.state("acked").offset() + 8 * r;
+            changeState(st -> st.putLong(at, Math.min(st.getLong(at), m.contiguous())));
+            writeConfig(g, me, true);
+        }
+        backoff[r] = 0; // the member answers from now on (timer-thread fields: a stale read costs one round)
+        retryAt[r] = 0;
+        ackedWhenSent[r] = m.contiguous();
+        sentBefore[r] = false;
+        rejoins.incrementAndGet();
+        System.err.println("consensus " + block.name() + ": member " + r + " rejoined with state up to op "
+                + m.contiguous() + ": its acknowledgements above it no longer count");
+    }
+
+    /** REJOINs this leader acted on (members that lost their log and came back). */
+    public long rejoins() {
+        return rejoins.get();
     }
 
     private void onLogRequest(VrMessage.LogRequest r) {

@@ -42,9 +42,14 @@ import java.util.stream.Stream;
  *                    [--block NAME] [--view V] [--log-capacity N] [--xdp-mode native|generic|auto]
  *                    [--retransmit-ms 10] [--failure-floor-ms 50] [--stats-every-ms 0]
  *                    [--on-failure stop|resume] [--leader-timeout-ms 0] [--pin DIR]
- *                    [--supervise [--checkpoint-ms 1000] [--stall-ms 0]]
+ *                    [--supervise [--checkpoint-ms 1000] [--stall-ms 0]] [--rejoin]
  * xps consensus-node ARTIFACT_DIR --pin DIR --unload
  * </pre>
+ *
+ * With {@code --rejoin} a replica whose data plane was lost (its machine restarted; it was not pinned) comes back
+ * into a running group: a new data plane, the service's state by state transfer, REJOIN to the leader
+ * ({@link ConsensusDataPlane#rejoin}); give {@code --view} the group's current view. (With {@code --pin} over a
+ * data plane that survived, re-adoption is used instead.)
  *
  * With {@code --supervise} a {@link ServiceSupervisor} keeps a checkpoint of the service every
  * {@code --checkpoint-ms} and restarts it from there (then the data-plane log, then state transfer) when the leader's
@@ -80,13 +85,14 @@ public final class DataPlaneNodeMain {
                                       [--block NAME] [--view V] [--log-capacity N] [--xdp-mode native|generic|auto]
                                       [--retransmit-ms 10] [--failure-floor-ms 50] [--stats-every-ms 0]
                                       [--on-failure stop|resume] [--leader-timeout-ms 0] [--pin DIR]
-                                      [--supervise [--checkpoint-ms 1000] [--stall-ms 0]]
+                                      [--supervise [--checkpoint-ms 1000] [--stall-ms 0]] [--rejoin]
                    xps consensus-node ARTIFACT_DIR --pin DIR --unload
               runs member I of a consensus group on the eBPF data plane of ARTIFACT_DIR (xpsc --target ebpf -o DIR)
               attached to interface IF of the current network namespace, with the replicated timestamp service,
               until killed (SIGTERM detaches and unloads; with --pin DIR the data plane is pinned under DIR, SIGTERM
               leaves it running and a later run with the same --pin re-adopts it and catches up; --unload removes it);
-              --supervise restarts a failed or stalled service from its last checkpoint (docs/consensus.md)
+              --supervise restarts a failed or stalled service from its last checkpoint; --rejoin brings a replica that
+              lost its data plane back into a running group by state transfer (docs/consensus.md)
             """;
 
     /** A usage error: exit 2 with the message and the usage text. */
@@ -100,7 +106,7 @@ public final class DataPlaneNodeMain {
     record Args(Path manifest, String block, List<Inet4Address> members, List<byte[]> macs, int index,
                 String iface, int view, long logCapacity, XdpMode xdpMode, Duration retransmit,
                 Duration failureFloor, long statsEveryMs, boolean resumeAfterFailure, Duration leaderTimeout,
-                Path pin, boolean unload, Duration checkpointEvery, Duration stallLimit) {
+                Path pin, boolean unload, Duration checkpointEvery, Duration stallLimit, boolean rejoin) {
         /** Whether a {@link ServiceSupervisor} runs ({@code --supervise}). */
         boolean supervised() {
             return !checkpointEvery.isZero();
@@ -164,6 +170,7 @@ public final class DataPlaneNodeMain {
         Path pin = null;
         boolean unload = false;
         boolean supervise = false;
+        boolean rejoin = false;
         Long checkpointMs = null;
         Long stallMs = null;
         while (!args.isEmpty()) {
@@ -177,6 +184,10 @@ public final class DataPlaneNodeMain {
             }
             if (o.equals("--supervise")) {
                 supervise = true;
+                continue;
+            }
+            if (o.equals("--rejoin")) {
+                rejoin = true;
                 continue;
             }
             if (!o.startsWith("--")) {
@@ -233,6 +244,9 @@ public final class DataPlaneNodeMain {
                 : Duration.ZERO;
         Duration stallLimit = Duration.ofMillis(stallMs != null ? stallMs : 0);
         if (unload) {
+            if (rejoin) {
+                throw new Usage("--rejoin and --unload exclude each other");
+            }
             if (pin == null) {
                 throw new Usage("--unload needs --pin DIR (the pinned data plane to remove)");
             }
@@ -241,7 +255,7 @@ public final class DataPlaneNodeMain {
             }
             return new Args(artifact, block, List.of(), List.of(), 0, null, view, logCapacity, mode,
                     Duration.ofMillis(retransmitMs), Duration.ofMillis(floorMs), statsEveryMs, resume,
-                    Duration.ofMillis(leaderTimeoutMs), pin, true, checkpointEvery, stallLimit);
+                    Duration.ofMillis(leaderTimeoutMs), pin, true, checkpointEvery, stallLimit, false);
         }
         if (members == null) {
             throw new Usage("--members is required");
@@ -274,7 +288,7 @@ public final class DataPlaneNodeMain {
         }
         return new Args(artifact, block, ips, macList, index, iface, view, logCapacity, mode,
                 Duration.ofMillis(retransmitMs), Duration.ofMillis(floorMs), statsEveryMs, resume,
-                Duration.ofMillis(leaderTimeoutMs), pin, false, checkpointEvery, stallLimit);
+                Duration.ofMillis(leaderTimeoutMs), pin, false, checkpointEvery, stallLimit, rejoin);
     }
 
     private static int integer(String o, String v, int min, int max) {
@@ -417,6 +431,9 @@ public final class DataPlaneNodeMain {
             if (dp.adopted()) {
                 var report = dp.resume(service.get(), 0, replies, replication, Duration.ofSeconds(60));
                 out.println("consensus-node: caught up: " + report);
+            } else if (a.rejoin()) {
+                var report = dp.rejoin(service.get(), replies, replication, Duration.ofSeconds(60));
+                out.println("consensus-node: rejoined: " + report);
             } else {
                 dp.start(service.get(), replies, replication);
             }

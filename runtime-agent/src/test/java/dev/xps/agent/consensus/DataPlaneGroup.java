@@ -163,6 +163,33 @@ final class DataPlaneGroup implements AutoCloseable {
         return p.resume((dev.xps.consensus.RecoverableService) fresh, 0, s.get(0), s.get(1), limit);
     }
 
+    /**
+     * Member {@code i}, {@link #kill killed}, comes back as a machine that lost its data plane: its link up again, a
+     * new (empty, unpinned) data plane in the live members' view, new sockets, and
+     * {@link ConsensusDataPlane#rejoin} with {@code fresh}.
+     */
+    dev.xps.consensus.RecoveryReport restartFresh(int i, RecoverableTimestamps fresh, Duration limit)
+            throws IOException {
+        Group live = leader().group(); // the view the others are in
+        dev.xps.agent.testsupport.Sh.check("ip", "-n", net.memberNs.get(i), "link", "set", net.memberIf(i), "up");
+        ConsensusDataPlane p = ConsensusDataPlane.load(manifest, null, options(i));
+        p.updateReplica(live, i);
+        planes.set(i, p);
+        services.set(i, fresh);
+        dead.remove(i);
+        p.attach(net.memberNs.get(i), net.memberIf(i));
+        List<DatagramChannel> s = openSockets(i);
+        memberSockets.set(i, List.copyOf(s));
+        return p.rejoin(fresh, s.get(0), s.get(1), limit);
+    }
+
+    /** A socket in member {@code i}'s namespace, for sending as that member (the header names the sender). */
+    DatagramChannel socketOf(int i) throws IOException {
+        DatagramChannel c = channels(net.memberNs.get(i)).open(new InetSocketAddress(net.ip(i), 0));
+        owned.add(c);
+        return c;
+    }
+
     /** The timestamp sample's manifest with {@code replicas n;} (the sample itself declares 3). */
     static Path manifest(int n) {
         return MANIFESTS.computeIfAbsent(n, k -> {

@@ -159,7 +159,7 @@ class DataPlaneNodeMainTest {
     }
 
     @Test
-    void superviseTakesACheckpointPeriodAndAStallLimit() {
+    void superviseTakesACheckpointPeriodAndAStallLimitAndRejoinIsAFlag() {
         DataPlaneNodeMain.Args plain = DataPlaneNodeMain.parse(parseArgs("--supervise"));
         assertTrue(plain.supervised());
         assertEquals(java.time.Duration.ofSeconds(1), plain.checkpointEvery());
@@ -174,5 +174,9 @@ class DataPlaneNodeMainTest {
                 "consensus-node");
         assertUsage(xps(node("--supervise", "--on-failure", "resume")), "--supervise and --on-failure resume exclude",
                 "consensus-node");
+        assertTrue(DataPlaneNodeMain.parse(parseArgs("--rejoin")).rejoin());
+        assertFalse(DataPlaneNodeMain.parse(parseArgs()).rejoin());
+        assertUsage(xps("consensus-node", "art", "--pin", "/sys/fs/bpf/x", "--unload", "--rejoin"),
+                "--rejoin and --unload exclude each other", "consensus-node");
     }
 }
