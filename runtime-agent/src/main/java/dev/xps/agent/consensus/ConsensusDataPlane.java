@@ -299,6 +299,8 @@ public final class ConsensusDataPlane implements AutoCloseable {
     private volatile int pendingView = -1;
     /** Why this member's programs no longer run under it (null while they do): it then takes no part in the protocol. */
     private volatile String dataPlaneLost;
+    /** Between {@link #rejoin}'s start and its snapshot's install: no part in view changes (VR's recovering status). */
+    private volatile boolean rejoining;
     private volatile long viewChangeStartedNs;
     private final Map<Integer, VrMessage.DoViewChange> doViewChanges = new ConcurrentHashMap<>();
     private final LinkedBlockingQueue<VrMessage.LogCopy> logInbox = new LinkedBlockingQueue<>();
@@ -853,6 +855,7 @@ public final class ConsensusDataPlane implements AutoCloseable {
                     + " (a lost leader is replaced by a view change)");
         }
         long deadline = System.nanoTime() + limit.toNanos();
+        rejoining = true;
         writeConfig(g, me, false); // XDP drops PREPARE and COMMIT until the state is here
         start(fresh, replySocket, replicationSocket, false);
         if (stateThread == null) {
@@ -884,6 +887,8 @@ public final class ConsensusDataPlane implements AutoCloseable {
         }
         target.accumulateAndGet(s, Math::max);
         writeConfig(g, me, true);
+        heardCount = -1; // the leader's silence clock starts now
+        rejoining = false;
         byte[] rejoin = Wire.encode(new VrMessage.Rejoin(g.view(), me, s));
         long intervalNs = options.retransmitInterval().toNanos();
         for (int i = 0; i < 3; i++) { // UDP: said a few times; the leader acts once (it ignores it when nothing is lower)
@@ -1168,6 +1173,9 @@ public final class ConsensusDataPlane implements AutoCloseable {
             try {
                 if (dataPlaneLost != null || !stillAttached()) {
                     continue; // fenced: no heartbeat, no retransmission, no view change
+                }
+                if (rejoining) {
+                    continue; // its log is empty until the snapshot is installed: it must not report or elect
                 }
                 Status s = status();
                 target.accumulateAndGet(s.commit(), Math::max); // a lost or full ring buffer delays, never loses
@@ -1471,8 +1479,9 @@ public final class ConsensusDataPlane implements AutoCloseable {
 
     /** Types 6-10 on P + 1 (view change, and REJOIN); false for any other message. */
     private boolean onViewMessage(VrMessage m) {
-        if (dataPlaneLost != null && (m instanceof VrMessage.DoViewChange || m instanceof VrMessage.StartView)) {
-            return true; // fenced: a member without programs must not lead a view or count in one
+        if ((dataPlaneLost != null || rejoining)
+                && (m instanceof VrMessage.DoViewChange || m instanceof VrMessage.StartView)) {
+            return true; // fenced, or rejoining with no log yet: it must not lead a view or count in one
         }
         switch (m) {
             case VrMessage.DoViewChange d -> onDoViewChange(d);

@@ -30,7 +30,8 @@ import org.junit.jupiter.api.Timeout;
  * new, empty data plane and {@link ConsensusDataPlane#rejoin}: a snapshot by state transfer, its numbers set to the
  * snapshot's op, REJOIN to the leader, then retransmission for the rest. Checked: it catches up (applied, log and
  * the leader's {@code acked} reach the last op), its service's state is the leader's history, every request is
- * answered once. Then the leader's handling of REJOIN on its own: a REJOIN below what the leader believes the
+ * answered once, and nobody (the rejoining member included, which takes no part in view changes until its snapshot
+ * is installed) started a view change. Then the leader's handling of REJOIN on its own: a REJOIN below what the leader believes the
  * member acknowledged lowers {@code acked} (and retransmission raises it again), one at or above it changes nothing.
  */
 @Tag("kernel")
@@ -39,7 +40,9 @@ class ConsensusRejoinTest {
     @Timeout(value = 150, unit = TimeUnit.SECONDS)
     void aReplicaThatLostItsDataPlaneRejoinsByStateTransferAndCatchesUp() throws Exception {
         Kernel.assumeBpf();
-        try (DataPlaneGroup g = new DataPlaneGroup(3, DataPlaneGroup.options(), i -> new RecoverableTimestamps(0))) {
+        // with a leader timeout: the members watch the leader, and the rejoining one must not start a view change
+        ConsensusDataPlane.Options options = DataPlaneGroup.options().withLeaderTimeout(Duration.ofMillis(300));
+        try (DataPlaneGroup g = new DataPlaneGroup(3, options, i -> new RecoverableTimestamps(0))) {
             List<VrClient> clients = g.clients(2, Duration.ofMillis(100), 400);
             Set<Long> issued = new HashSet<>();
             LoadGenerator.Result warm = g.run(clients, 30, Duration.ofSeconds(30));
@@ -73,6 +76,10 @@ class ConsensusRejoinTest {
             DataPlaneGroup.assertAnswers(warm, 30, log, issued);
             DataPlaneGroup.assertAnswers(without, 100, log, issued);
             DataPlaneGroup.assertAnswers(after, 40, log, issued);
+            for (int i = 0; i < 3; i++) {
+                assertEquals(0, g.planes.get(i).group().view(), "no view change: member " + i);
+                assertEquals(0, g.planes.get(i).leaderSilences(), "member " + i + " always heard the leader");
+            }
 
             // the leader's side on its own: REJOIN(last - 10) from member 2 lowers acked[2]; retransmission repairs it
             ConsensusDataPlane leader = g.leader();
