@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # DESC: VR timestamp server, 3/5/7 replicas: host-only Java VR (bin/xps-vr) vs the eBPF data plane (xps consensus-node)
 #
-# Sourced by bench/run (see bench/README.md, "consensus-vr"); needs root (namespaces, BPF). Issue 6's benchmark:
+# Sourced by bench/run (see bench/README.md; results: docs/benchmarks.md, "consensus-vr"); needs root (namespaces, BPF). Issue 6's benchmark:
 # the replicated timestamp server (samples/timestamp-server.xps, docs/consensus.md) with 3, 5 and 7 members,
 # host-only VR against the XDP data plane, in the same run; and the 1M-entry log read-back.
 #

@@ -19,7 +19,7 @@
 # processes' own percentiles, hits and lost are summed.
 #
 # memcached runs MC_THREADS worker threads (default 1: on this 2-core machine, with two client processes,
-# memcached's default of 4 threads is slower and loses requests; 1 was its best, see bench/README.md).
+# memcached's default of 4 threads is slower and loses requests; 1 was its best, see docs/benchmarks.md).
 #
 # Knobs: MC_KEYS (1000), MC_VALUE (16), MC_CLIENTS (32), MC_REQUESTS (300000), MC_PROCS (2), MC_THREADS (1).
 

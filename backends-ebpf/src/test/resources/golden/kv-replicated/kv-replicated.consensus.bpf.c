@@ -421,9 +421,9 @@ static __always_inline int vr_kv_log_ack(struct xdp_md *ctx, const struct vr_kv_
 
 /*
  * Replica: holds every entry up to contiguous; applies a commit number the leader sent. Its host is told ("commit
- * is now C") only when the commit crosses a multiple of XC_REPLICA_WAKE (64; a quarter of the log if that is less): an event wakes the host's waiting
- * event thread from inside this program's run, and per PREPARE that wake-up cost several times the rest of the
- * program (bench/README.md, consensus-vr). The host also reads state.commit every retransmit interval, so the
+ * is now C") only when the commit crosses a multiple of XC_REPLICA_WAKE (64; a quarter of the log if that is
+ * less): an event wakes the host's waiting event thread from inside this program's run, and per PREPARE that
+ * wake-up cost several times the rest of the program (docs/benchmarks.md, consensus-vr). The host also reads state.commit every retransmit interval, so the
  * entries in between are delivered at most an interval later; a replica answers no client.
  */
 static __always_inline void vr_kv_log_apply_commit(const struct vr_kv_log_config *cfg, struct vr_kv_log_state *st,

@@ -689,7 +689,7 @@ static __always_inline void xps_out_mem(struct xps_scratch *s, const __u8 *src, 
 }
 
 /* Bytes values up to this long are appended a word per step rather than by bpf_dynptr_write: two
- * helper calls cost more than eight word copies (bench/README.md, "kernel-ns"). */
+ * helper calls cost more than eight word copies (docs/benchmarks.md, "kernel-ns"). */
 #define XPS_OUT_WORDS 64
 
 /* A bytes value (len <= cap): short ones a word at a time, longer ones with one bpf_dynptr_write.

@@ -46,7 +46,7 @@ import java.util.Locale;
  *       numbered: each commits one entry (stamp, "commit is now C" event), host waiting.
  *       {@code leader-prepareok-late}: the same ops from member 2 afterwards: acked rises, the commit does not.</li>
  * </ul>
- * Run it with {@code bench/consensus-prog-cost} (root: loads BPF programs); see bench/README.md, consensus-vr.
+ * Run it with {@code bench/consensus-prog-cost} (root: loads BPF programs); results in docs/benchmarks.md, consensus-vr.
  */
 final class ConsensusProgramCost {
     private static final Linker LINKER = Linker.nativeLinker();
